@@ -368,7 +368,9 @@ def read_course(root: Path) -> LoadedCourse:
             problems.add(folder, f"duplicate lesson slug '{lesson['slug']}' (also {slugs[lesson['slug']].name})")
             continue
         if lesson["order"] in orders:
-            problems.add(folder / "lesson.md", f"order {lesson['order']} is also used by {orders[lesson['order']].name}")
+            problems.add(
+                folder / "lesson.md", f"order {lesson['order']} is also used by {orders[lesson['order']].name}"
+            )
         slugs[lesson["slug"]] = folder
         orders[lesson["order"]] = folder
         course.lessons.append(lesson)

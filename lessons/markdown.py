@@ -59,7 +59,6 @@ def highlight_code(code: str, language: str) -> str:
     return f'<pre class="highlight"><code class="language-{escape(language)}">{body}</code></pre>'
 
 
-
 def _make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     md.enable("strikethrough")

@@ -104,9 +104,7 @@ ASGI_APPLICATION = "tutorial.asgi.application"
 
 # SQLite by default; DATABASE_URL (postgres://...) switches to PostgreSQL through psycopg 3.
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
-    )
+    "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and tests share one SQLite file; waiting on a lock beats failing on it.

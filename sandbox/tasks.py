@@ -1,0 +1,66 @@
+"""Celery tasks: thin. They take ids, re-fetch rows, and hand the work to sandbox classes."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from .events import publish
+from .leases import NoDaemonFree, lease_daemon
+from .models import Submission
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def build_submission(self, submission_id: int) -> None:
+    submission = Submission.objects.filter(pk=submission_id).select_related("exercise", "user").first()
+    if submission is None or submission.is_finished:
+        return
+    # One running build per learner: wait for the learner's other build instead of taking a sandbox.
+    busy = Submission.objects.filter(user_id=submission.user_id, status=Submission.Status.RUNNING)
+    if busy.exclude(pk=submission_id).exists():
+        raise self.retry(countdown=2)
+    Submission.objects.filter(pk=submission_id).update(
+        attempts=F("attempts") + 1, status=Submission.Status.RUNNING, started_at=timezone.now()
+    )
+    submission.refresh_from_db()
+    if submission.attempts > settings.SUBMISSION_MAX_ATTEMPTS:
+        _fail(submission, "The build was interrupted twice (its worker stopped). Please submit again.")
+        return
+    if submission.attempts > 1:
+        publish(submission_id, "status", status="running", message="Retrying after an interrupted build…")
+    try:
+        with lease_daemon() as docker_host:
+            Submission.objects.filter(pk=submission_id).update(docker_host=docker_host)
+            from .pipeline import SubmissionPipeline
+
+            SubmissionPipeline(submission, docker_host).run()
+    except NoDaemonFree:
+        # Every sandbox is busy: put the submission back in the queue without spending an attempt.
+        Submission.objects.filter(pk=submission_id).update(status=Submission.Status.QUEUED, attempts=F("attempts") - 1)
+        raise self.retry(countdown=3) from None
+    except SoftTimeLimitExceeded:
+        _fail(submission, "The build took longer than this sandbox allows and was stopped.")
+    except Exception:
+        logger.exception("Submission %s failed inside the worker", submission_id)
+        _fail(submission, "Something went wrong on our side while building. Your files are saved; please try again.")
+
+
+def _fail(submission: Submission, message: str) -> None:
+    updated = Submission.objects.filter(pk=submission.pk).exclude(status__in=Submission.FINISHED)
+    if updated.update(status=Submission.Status.ERROR, message=message, finished_at=timezone.now()):
+        publish(submission.pk, "result", status="error", score=None, message=message, checks=[])
+
+
+@worker_ready.connect
+def clean_up_at_worker_start(**kwargs) -> None:
+    from .submissions import fail_stale_submissions
+
+    fail_stale_submissions()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Dockyard needs on a Debian machine: system packages, the Python virtual
+# environment and the pinned dependencies. Safe to run again; it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(docker.io redis-server debootstrap busybox-static e2fsprogs chromium fonts-dejavu-core)
+
+if [ "$(id -u)" != "0" ]; then
+  echo "Dockyard's setup installs Debian packages and starts its own Docker daemons, so it runs as root." >&2
+  echo "Run it again as root (for example: sudo make run)." >&2
+  exit 1
+fi
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> Installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creating the virtual environment in .venv"
+  python3 -m venv .venv
+fi
+if ! cmp -s requirements.lock .venv/.installed-lock 2>/dev/null; then
+  echo "==> Installing Python dependencies from requirements.lock"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.lock
+  cp requirements.lock .venv/.installed-lock
+fi

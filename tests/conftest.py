@@ -1,0 +1,58 @@
+"""Plain factory helpers and fixtures shared by the test files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+
+def make_user(username: str = "learner", password: str = "a-long-Passw0rd!", **extra) -> User:
+    return User.objects.create_user(username=username, password=password, **extra)
+
+
+def write_lesson(
+    root: Path, folder: str, title: str = "A lesson", order: int = 1, body: str | None = None, front: str | None = None
+) -> Path:
+    lesson_dir = root / folder
+    lesson_dir.mkdir(parents=True, exist_ok=True)
+    front = (
+        front
+        if front is not None
+        else (f"title: {title}\norder: {order}\nsummary: A summary.\nobjectives:\n  - Do a thing.\n")
+    )
+    body = body if body is not None else "Intro.\n\n## First section\n\nText.\n\n## Recap\n\n- Done.\n"
+    (lesson_dir / "lesson.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+    return lesson_dir
+
+
+def write_file(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def user(db) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def shipped_course(db):
+    """The real course from lessons/content, loaded into the test database."""
+    from django.conf import settings
+
+    from lessons.loader import load_course
+
+    return load_course(settings.LESSONS_CONTENT_DIR)
+
+
+@pytest.fixture(autouse=True)
+def plain_http(settings):
+    """Tests talk plain HTTP to the test client and the live server; production redirects to HTTPS."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
