@@ -1,0 +1,641 @@
+"""The project's own sandbox Docker daemons (DESIGN.md, "Sandbox daemons").
+
+Each daemon gets its own directory under settings.SANDBOX_ROOT:
+
+    dockyard-sbN/
+      disk.img            sparse ext4 image of SANDBOX_DISK_GB, loop-mounted on data/
+      data/               dockerd --data-root, and containerd's root (on the capped disk)
+      exec/               dockerd --exec-root, and containerd's state and socket
+      docker.sock         the API socket; docker_host is unix://.../docker.sock
+      docker.pid          written by dockerd
+      containerd.pid      written by us when we start containerd
+      daemon.json         an empty config, so the host's /etc/docker/daemon.json never applies
+      containerd.toml     containerd's config
+      dockerd.log, containerd.log
+
+Every daemon runs its own containerd. dockerd 20.10 only starts a private containerd when no system
+containerd socket exists at /run/containerd/containerd.sock; if one did exist, all daemons would share it.
+Starting containerd ourselves keeps each sandbox separate on every machine.
+
+Limits are written on the cgroup /dockyard-sbN in the memory, pids and cpu hierarchies (cgroup v1), and
+dockerd runs with --cgroup-parent=/dockyard-sbN, so every build step and container of that daemon is bound
+by them. The daemons themselves stay outside that cgroup, so an out-of-memory build kills the build, not
+the daemon.
+
+When settings.SANDBOX_DOCKER_HOST is set there is exactly one daemon, run by someone else (for example a
+docker:dind service): start and stop then only check that it answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from django.conf import settings
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CPU_PERIOD_US = 100_000
+# Binaries are looked up on the system directories only, so a newer docker or runc that happens to come
+# first on PATH (for example in /usr/local/bin) is never mixed with Debian's dockerd.
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# A unix socket path longer than this cannot be bound (sun_path is 108 bytes, including the final NUL).
+MAX_SOCKET_PATH = 107
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 40
+
+
+class SandboxSetupError(Exception):
+    """A sandbox daemon could not be set up, started, reached or stopped. The message says why."""
+
+
+@dataclass(frozen=True)
+class Daemon:
+    index: int
+    name: str
+    root: Path
+    socket: Path
+    pidfile: Path
+    docker_host: str
+    remote: bool = False
+
+    @property
+    def image_file(self) -> Path:
+        return self.root / "disk.img"
+
+    @property
+    def data_root(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def exec_root(self) -> Path:
+        return self.root / "exec"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "daemon.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "dockerd.log"
+
+    @property
+    def containerd_config(self) -> Path:
+        return self.root / "containerd.toml"
+
+    @property
+    def containerd_pidfile(self) -> Path:
+        return self.root / "containerd.pid"
+
+    @property
+    def containerd_log(self) -> Path:
+        return self.root / "containerd.log"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.exec_root / "containerd" / "containerd.sock"
+
+    @property
+    def cgroup(self) -> str:
+        return "/" + self.name
+
+
+@dataclass
+class DaemonStatus:
+    name: str
+    docker_host: str
+    running: bool
+    pid: int | None = None
+    disk_used_bytes: int | None = None
+    disk_total_bytes: int | None = None
+    images: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+# --- Which daemons exist -------------------------------------------------------------------------------
+
+
+def daemon(index: int) -> Daemon:
+    """The daemon with this index, as configured by the settings."""
+    if settings.SANDBOX_DOCKER_HOST:
+        if index != 0:
+            raise SandboxSetupError(
+                f"SANDBOX_DOCKER_HOST names one remote daemon, so there is no sandbox number {index}."
+            )
+        root = Path(settings.SANDBOX_ROOT) / "remote"
+        return Daemon(
+            index=0,
+            name="remote",
+            root=root,
+            socket=root / "docker.sock",
+            pidfile=root / "docker.pid",
+            docker_host=settings.SANDBOX_DOCKER_HOST,
+            remote=True,
+        )
+    if not 0 <= index < settings.SANDBOX_COUNT:
+        raise SandboxSetupError(f"There is no sandbox number {index}; SANDBOX_COUNT is {settings.SANDBOX_COUNT}.")
+    name = f"dockyard-sb{index}"
+    root = Path(settings.SANDBOX_ROOT) / name
+    socket = root / "docker.sock"
+    return Daemon(
+        index=index,
+        name=name,
+        root=root,
+        socket=socket,
+        pidfile=root / "docker.pid",
+        docker_host=f"unix://{socket}",
+    )
+
+
+def all_daemons() -> list[Daemon]:
+    """Every configured daemon: one when SANDBOX_DOCKER_HOST is set, else SANDBOX_COUNT local ones."""
+    count = 1 if settings.SANDBOX_DOCKER_HOST else settings.SANDBOX_COUNT
+    return [daemon(index) for index in range(count)]
+
+
+def docker_host_for(index: int) -> str:
+    """The DOCKER_HOST value that reaches sandbox number `index`."""
+    return daemon(index).docker_host
+
+
+def all_docker_hosts() -> list[str]:
+    """The DOCKER_HOST values of every sandbox daemon, in index order."""
+    return [d.docker_host for d in all_daemons()]
+
+
+def client_for(docker_host: str, timeout: int = 60) -> docker.DockerClient:
+    """A docker SDK client for one daemon.
+
+    from_env is used (with DOCKER_HOST replaced) so a remote daemon's TLS settings in DOCKER_TLS_VERIFY and
+    DOCKER_CERT_PATH still apply.
+    """
+    environment = dict(os.environ, DOCKER_HOST=docker_host)
+    return docker.from_env(environment=environment, timeout=timeout)
+
+
+# --- Arguments and files (pure functions, unit tested) --------------------------------------------------
+
+
+def dockerd_args(d: Daemon, dockerd: str = "dockerd") -> list[str]:
+    """The dockerd command line for one sandbox."""
+    return [
+        dockerd,
+        f"--config-file={d.config_file}",
+        f"--data-root={d.data_root}",
+        f"--exec-root={d.exec_root}",
+        f"--pidfile={d.pidfile}",
+        f"--host=unix://{d.socket}",
+        f"--containerd={d.containerd_socket}",
+        "--storage-driver=overlay2",
+        "--bridge=none",
+        "--iptables=false",
+        "--ip-forward=false",
+        "--ip-masq=false",
+        "--userland-proxy=false",
+        "--userns-remap=default",
+        f"--cgroup-parent={d.cgroup}",
+    ]
+
+
+def containerd_args(d: Daemon, containerd: str = "containerd") -> list[str]:
+    """The containerd command line for one sandbox."""
+    return [containerd, "--config", str(d.containerd_config)]
+
+
+def containerd_config_text(d: Daemon) -> str:
+    """containerd's config: root on the capped disk, state and sockets under the exec root.
+
+    This is the layout dockerd itself uses for a containerd it starts. The CRI plugin (Kubernetes) and
+    snapshotters dockerd never uses are switched off, so they neither start nor log errors.
+    """
+    state = d.exec_root / "containerd"
+    disabled = [
+        "io.containerd.grpc.v1.cri",
+        "io.containerd.snapshotter.v1.aufs",
+        "io.containerd.snapshotter.v1.btrfs",
+        "io.containerd.snapshotter.v1.devmapper",
+        "io.containerd.snapshotter.v1.zfs",
+    ]
+    return (
+        "version = 2\n"
+        f'root = "{d.data_root / "containerd"}"\n'
+        f'state = "{state}"\n'
+        f"disabled_plugins = {json.dumps(disabled)}\n"
+        "\n[grpc]\n"
+        f'  address = "{d.containerd_socket}"\n'
+        "\n[ttrpc]\n"
+        f'  address = "{d.containerd_socket}.ttrpc"\n'
+        "\n[debug]\n"
+        '  address = ""\n'
+        "\n[metrics]\n"
+        '  address = ""\n'
+        '\n[plugins."io.containerd.internal.v1.opt"]\n'
+        f'  path = "{d.data_root / "containerd" / "opt"}"\n'
+    )
+
+
+def cgroup_limits(memory_mb: int, pids: int, cpus: int) -> dict[str, dict[str, str]]:
+    """The cgroup v1 files to write, by controller. Memory plus swap equals memory: no swap."""
+    memory = str(memory_mb * 1024 * 1024)
+    return {
+        "memory": {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory},
+        "pids": {"pids.max": str(pids)},
+        "cpu": {"cpu.cfs_period_us": str(CPU_PERIOD_US), "cpu.cfs_quota_us": str(cpus * CPU_PERIOD_US)},
+    }
+
+
+def check_socket_paths(d: Daemon) -> None:
+    """Refuse a SANDBOX_ROOT so long that the daemon's sockets could not be created."""
+    for path in (d.socket, Path(f"{d.containerd_socket}.ttrpc")):
+        if len(str(path)) > MAX_SOCKET_PATH:
+            raise SandboxSetupError(
+                f"The socket path {path} is {len(str(path))} characters; unix sockets allow {MAX_SOCKET_PATH}. "
+                "Choose a shorter SANDBOX_ROOT."
+            )
+
+
+# --- Host checks ------------------------------------------------------------------------------------------
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise SandboxSetupError(
+            "Sandbox daemons must be started as root (they mount a disk image, write cgroup limits and run "
+            "dockerd). Run this command with sudo or as root."
+        )
+
+
+def find_tool(name: str, install_hint: str) -> str:
+    path = shutil.which(name, path=SYSTEM_PATH)
+    if path is None:
+        raise SandboxSetupError(f"{name} was not found in {SYSTEM_PATH}. {install_hint}")
+    return path
+
+
+def require_tools() -> dict[str, str]:
+    """The programs the daemons need, by name, or an error that says how to install them."""
+    docker_hint = "Install Debian's docker.io: apt-get install docker.io"
+    return {
+        "dockerd": find_tool("dockerd", docker_hint),
+        "containerd": find_tool("containerd", docker_hint),
+        "runc": find_tool("runc", docker_hint),
+        "mkfs.ext4": find_tool("mkfs.ext4", "Install e2fsprogs: apt-get install e2fsprogs"),
+        "mount": find_tool("mount", "Install mount: apt-get install mount"),
+        "umount": find_tool("umount", "Install mount: apt-get install mount"),
+    }
+
+
+def require_cgroup_controllers(cgroup_root: Path = CGROUP_ROOT) -> None:
+    for controller in ("memory", "pids", "cpu"):
+        if not (cgroup_root / controller / "cgroup.procs").exists():
+            raise SandboxSetupError(
+                f"The cgroup v1 '{controller}' hierarchy is missing ({cgroup_root / controller}). The sandbox "
+                "limits need cgroup v1 with the memory, pids and cpu controllers mounted under "
+                f"{cgroup_root}."
+            )
+
+
+# --- cgroups ----------------------------------------------------------------------------------------------
+
+
+def write_cgroup_limits(d: Daemon, cgroup_root: Path = CGROUP_ROOT) -> None:
+    """Create the cgroup /NAME in each controller and write the limits from the settings."""
+    limits = cgroup_limits(settings.SANDBOX_MEMORY_MB, settings.SANDBOX_PIDS, settings.SANDBOX_CPUS)
+    for controller, files in limits.items():
+        directory = cgroup_root / controller / d.name
+        directory.mkdir(exist_ok=True)
+        if controller == "memory":
+            write_memory_limits(directory, files)
+            continue
+        for name, value in files.items():
+            write_cgroup_file(directory / name, value)
+
+
+def write_memory_limits(directory: Path, files: dict[str, str]) -> None:
+    """Write memory and memory+swap limits in an order the kernel accepts.
+
+    The kernel insists that memsw >= memory at every moment, so when raising the limit memsw goes first
+    and when lowering it memory goes first. Writing memsw both before and after covers both cases. The memsw
+    file only exists when swap accounting is on; without it there is no swap to limit.
+    """
+    memory_file = directory / "memory.limit_in_bytes"
+    memsw_file = directory / "memory.memsw.limit_in_bytes"
+    value = files["memory.limit_in_bytes"]
+    if memsw_file.exists():
+        try:
+            write_cgroup_file(memsw_file, files["memory.memsw.limit_in_bytes"])
+        except SandboxSetupError:
+            pass  # Lowering: memsw cannot go below the current memory limit yet; it is written below.
+    write_cgroup_file(memory_file, value)
+    if memsw_file.exists():
+        write_cgroup_file(memsw_file, files["memory.memsw.limit_in_bytes"])
+
+
+def write_cgroup_file(path: Path, value: str) -> None:
+    if not path.exists():
+        raise SandboxSetupError(
+            f"The cgroup file {path} does not exist, so this limit cannot be set. The sandboxes need cgroup v1 "
+            "with the memory, pids and cpu controllers."
+        )
+    try:
+        path.write_text(value)
+    except OSError as error:
+        raise SandboxSetupError(f"Could not write {value} to {path}: {error.strerror}.") from None
+
+
+def read_cgroup_limits(d: Daemon, cgroup_root: Path = CGROUP_ROOT) -> dict[str, str]:
+    """The limit files as they are now, for status and tests; missing files are left out."""
+    found = {}
+    for controller, files in cgroup_limits(1, 1, 1).items():
+        for name in files:
+            path = cgroup_root / controller / d.name / name
+            if path.exists():
+                found[name] = path.read_text().strip()
+    return found
+
+
+# --- Processes --------------------------------------------------------------------------------------------
+
+
+def read_pid(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int | None, marker: str, proc: Path = Path("/proc")) -> bool:
+    """True when `pid` is a live process whose command line mentions `marker`.
+
+    The marker (the daemon's own socket or config path) guards against a stale pidfile whose number now
+    belongs to an unrelated process: that process is never treated as ours, let alone signalled. A zombie
+    has an empty command line, so it counts as gone.
+    """
+    if pid is None or pid <= 0:
+        return False
+    try:
+        cmdline = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return marker in cmdline.decode(errors="replace")
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def launch(args: list[str], log_file: Path) -> subprocess.Popen:
+    """Start a long-running daemon in its own session, so it outlives the command that started it."""
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env={"PATH": SYSTEM_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+        )
+
+
+def terminate(pid: int | None, marker: str, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+    """SIGTERM the process, wait, then SIGKILL it. Returns True when a live process was stopped."""
+    if not pid_alive(pid, marker):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    if wait_gone(pid, marker, timeout):
+        return True
+    os.kill(pid, signal.SIGKILL)
+    if not wait_gone(pid, marker, 10):
+        raise SandboxSetupError(f"Process {pid} did not exit even after SIGKILL.")
+    return True
+
+
+def wait_gone(pid: int, marker: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reap(pid)
+        if not pid_alive(pid, marker):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def reap(pid: int) -> None:
+    """Collect the exit status if the process is our own child, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+# --- Disk -------------------------------------------------------------------------------------------------
+
+
+def ensure_disk(d: Daemon, tools: dict[str, str]) -> None:
+    """Create the sparse ext4 image once and loop-mount it on the data root (reused if already mounted)."""
+    d.data_root.mkdir(parents=True, exist_ok=True)
+    if os.path.ismount(d.data_root):
+        return
+    if not d.image_file.exists():
+        create_disk_image(d.image_file, settings.SANDBOX_DISK_GB, tools["mkfs.ext4"])
+    run([tools["mount"], "-o", "loop,noatime", str(d.image_file), str(d.data_root)], f"mount {d.image_file}")
+
+
+def create_disk_image(path: Path, size_gb: int, mkfs: str) -> None:
+    """Make the image under a temporary name, so a half-made image is never mistaken for a finished one."""
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as image:
+        image.truncate(size_gb * 1024**3)
+    # No reserved blocks: nobody but the daemon writes here, and the cap should be the whole size.
+    run([mkfs, "-q", "-F", "-m", "0", "-L", path.parent.name[:16], str(partial)], f"mkfs.ext4 {partial}")
+    partial.rename(path)
+
+
+def unmount(d: Daemon, tools: dict[str, str]) -> None:
+    if not os.path.ismount(d.data_root):
+        return
+    try:
+        run([tools["umount"], str(d.data_root)], f"unmount {d.data_root}")
+    except SandboxSetupError as error:
+        raise SandboxSetupError(
+            f"{error} Something still uses the sandbox disk; `fuser -vm {d.data_root}` shows what."
+        ) from None
+
+
+def run(args: list[str], what: str) -> str:
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()
+        raise SandboxSetupError(f"Could not {what}: {detail or f'exit code {result.returncode}'}.")
+    return result.stdout
+
+
+# --- Start, stop, status ----------------------------------------------------------------------------------
+
+
+def is_running(d: Daemon) -> bool:
+    return pid_alive(read_pid(d.pidfile), str(d.socket))
+
+
+def start(d: Daemon) -> None:
+    """Start one sandbox daemon. A running one is left alone: its limits are refreshed and it must answer."""
+    if d.remote:
+        wait_until_answers(d, process=None, timeout=10)
+        return
+    require_root()
+    tools = require_tools()
+    require_cgroup_controllers()
+    check_socket_paths(d)
+    d.root.mkdir(parents=True, exist_ok=True)
+    # Others may traverse but not list: the remapped root (uid 100000) must reach data/100000.100000.
+    d.root.chmod(0o711)
+    with daemon_lock(d):
+        write_cgroup_limits(d)
+        # Each step below does nothing when its part is already up, so a second start changes nothing.
+        ensure_disk(d, tools)
+        d.exec_root.mkdir(exist_ok=True)
+        ensure_containerd(d, tools)
+        if is_running(d):
+            wait_until_answers(d, process=None, timeout=START_TIMEOUT_SECONDS)
+            return
+        d.config_file.write_text("{}\n")
+        process = launch(dockerd_args(d, tools["dockerd"]), d.log_file)
+        wait_until_answers(d, process=process, timeout=START_TIMEOUT_SECONDS)
+        require_userns(d)
+
+
+@contextlib.contextmanager
+def daemon_lock(d: Daemon) -> Iterator[None]:
+    """One start or stop of a daemon at a time, so two workers starting at once launch one dockerd."""
+    with open(d.root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_containerd(d: Daemon, tools: dict[str, str]) -> None:
+    marker = str(d.containerd_config)
+    if pid_alive(read_pid(d.containerd_pidfile), marker):
+        return
+    d.containerd_config.write_text(containerd_config_text(d))
+    process = launch(containerd_args(d, tools["containerd"]), d.containerd_log)
+    d.containerd_pidfile.write_text(f"{process.pid}\n")
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not d.containerd_socket.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SandboxSetupError(
+                f"containerd for {d.name} did not start (see {d.containerd_log}):\n{log_tail(d.containerd_log)}"
+            )
+        time.sleep(0.1)
+
+
+def wait_until_answers(d: Daemon, process: subprocess.Popen | None, timeout: float) -> None:
+    """Wait until the daemon's API answers a ping; on failure say why, with the end of its log."""
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while True:
+        if process is not None and process.poll() is not None:
+            raise SandboxSetupError(
+                f"dockerd for {d.name} exited with code {process.returncode} while starting "
+                f"(see {d.log_file}):\n{log_tail(d.log_file)}"
+            )
+        try:
+            client = client_for(d.docker_host, timeout=5)
+            try:
+                client.ping()
+                return
+            finally:
+                client.close()
+        except docker.errors.DockerException as error:
+            last_error = str(error)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if process is None:
+        raise SandboxSetupError(f"The sandbox daemon at {d.docker_host} does not answer: {last_error}")
+    raise SandboxSetupError(
+        f"dockerd for {d.name} did not answer within {timeout:.0f} s (see {d.log_file}):\n{log_tail(d.log_file)}"
+    )
+
+
+def require_userns(d: Daemon) -> None:
+    """Refuse a daemon whose containers would run as the host's real root."""
+    client = client_for(d.docker_host)
+    try:
+        options = client.info().get("SecurityOptions") or []
+    finally:
+        client.close()
+    if not any("name=userns" in option for option in options):
+        raise SandboxSetupError(f"dockerd for {d.name} runs without user namespace remapping; refusing to use it.")
+
+
+def stop(d: Daemon) -> bool:
+    """Stop one sandbox daemon by the PIDs in its pidfiles, then unmount its disk. True if it was running."""
+    if d.remote:
+        wait_until_answers(d, process=None, timeout=10)
+        return False
+    require_root()
+    tools = require_tools()
+    if not d.root.is_dir():
+        return False
+    with daemon_lock(d):
+        stopped = terminate(read_pid(d.pidfile), str(d.socket))
+        # containerd goes after dockerd, which stops its containers (and their shims) on the way out.
+        terminate(read_pid(d.containerd_pidfile), str(d.containerd_config))
+        d.containerd_pidfile.unlink(missing_ok=True)
+        unmount(d, tools)
+    return stopped
+
+
+def status(d: Daemon) -> DaemonStatus:
+    """Running or not, the PID, disk use and the images the daemon holds."""
+    result = DaemonStatus(name=d.name, docker_host=d.docker_host, running=False)
+    if not d.remote:
+        pid = read_pid(d.pidfile)
+        if not pid_alive(pid, str(d.socket)):
+            return result
+        result.pid = pid
+        if os.path.ismount(d.data_root):
+            usage = shutil.disk_usage(d.data_root)
+            result.disk_used_bytes, result.disk_total_bytes = usage.used, usage.total
+    try:
+        client = client_for(d.docker_host, timeout=10)
+        try:
+            client.ping()
+            result.running = True
+            result.images = sorted(tag for image in client.images.list() for tag in image.tags)
+        finally:
+            client.close()
+    except docker.errors.DockerException as error:
+        result.error = f"does not answer: {error}"
+    return result
+
+
+def start_all() -> list[Daemon]:
+    """Start every sandbox daemon (idempotent) and return them."""
+    daemons = all_daemons()
+    for d in daemons:
+        start(d)
+    return daemons
+
+
+def stop_all() -> list[Daemon]:
+    """Stop every sandbox daemon that is running; returns the ones that were stopped."""
+    return [d for d in all_daemons() if stop(d)]
+
+
+def status_all() -> list[DaemonStatus]:
+    return [status(d) for d in all_daemons()]
