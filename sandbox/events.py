@@ -25,14 +25,16 @@ def group_name(submission_id: int) -> str:
     return f"submission.{submission_id}"
 
 
-def publish(submission_id: int, type: str, **data) -> dict:
+def publish(submission_id: int, event_type: str, /, **data) -> dict:
     """Store an event with the next sequence number and send it to the submission's group."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if {"seq", "type"} & data.keys():
+        raise ValueError("'seq' and 'type' are set by publish itself")
     with transaction.atomic():
         Submission.objects.filter(pk=submission_id).update(last_seq=F("last_seq") + 1)
         seq = Submission.objects.values_list("last_seq", flat=True).get(pk=submission_id)
-        event = SubmissionEvent.objects.create(submission_id=submission_id, seq=seq, type=type, data=data)
+        event = SubmissionEvent.objects.create(submission_id=submission_id, seq=seq, type=event_type, data=data)
     message = event.as_message()
     _send(submission_id, message)
     return message

@@ -66,7 +66,9 @@ class SubmissionPipeline:
 
         def on_check(verdict: dict) -> None:
             self.log.flush()
-            publish(self.submission.pk, "check", **verdict)
+            # An event's own "type" is "check"; the verdict's kind of check travels as check_type.
+            fields = {("check_type" if key == "type" else key): value for key, value in verdict.items()}
+            publish(self.submission.pk, "check", **fields)
 
         return grade_submission(self.submission.exercise, self.submission.files, env, on_check=on_check)
 

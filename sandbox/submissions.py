@@ -8,7 +8,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .catalog import catalog_names
+from .events import publish
+from .files import validate_files
 from .models import Submission
+from .policy import check_dockerfile
 
 
 class RateLimited(Exception):
@@ -39,18 +43,12 @@ def check_rate_limits(user) -> None:
 
 def submit(user, exercise, files: dict) -> Submission:
     """Validate the files, create a queued submission and enqueue its build after the commit."""
-    from .catalog import catalog_names
-    from .files import validate_files
-    from .policy import check_dockerfile
-
     validated = validate_files(files)
     check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names())
     with transaction.atomic():
         check_rate_limits(user)
         submission = Submission.objects.create(user=user, exercise=exercise, files=files)
         transaction.on_commit(lambda: enqueue(submission.pk))
-    from .events import publish
-
     publish(submission.pk, "status", status="queued", message="Waiting for a build sandbox…")
     return submission
 
@@ -63,8 +61,6 @@ def enqueue(submission_id: int) -> None:
 
 def fail_stale_submissions(now=None) -> int:
     """End submissions stuck in 'running' past the hard time limit (their worker died with them)."""
-    from .events import publish
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
     stale = list(Submission.objects.filter(status=Submission.Status.RUNNING, started_at__lt=cutoff))

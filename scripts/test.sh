@@ -9,4 +9,10 @@ scripts/services.sh
 .venv/bin/ruff check .
 .venv/bin/python manage.py check
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+# Every reference solution must pass its checks and every starter must fail one, graded for real in
+# the sandbox, on a database of its own.
+validate_env=(env DATABASE_URL="sqlite:///$PWD/.state/validate.sqlite3")
+"${validate_env[@]}" .venv/bin/python manage.py migrate --noinput -v0
+"${validate_env[@]}" .venv/bin/python manage.py loadlessons
+"${validate_env[@]}" .venv/bin/python manage.py validate_content
 .venv/bin/python -m pytest "$@"

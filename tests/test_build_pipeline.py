@@ -1,0 +1,162 @@
+"""The whole build pipeline for real: HTTP → Celery on Redis → a sandbox daemon → events over a WebSocket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tutorial.livestack import Learner, LiveStack
+
+pytestmark = pytest.mark.sandbox
+
+ECHO_LINES = [f"dockyard-line-{n:03d}" for n in range(40)]
+
+
+def good_dockerfile() -> str:
+    """A Dockerfile that prints 40 known lines; a fresh token keeps its RUN step out of the build cache."""
+    return (
+        "FROM busybox:latest\n"
+        f"RUN for n in $(seq 0 39); do printf 'dockyard-line-%03d\\n' $n; done; echo {time.time_ns()}\n"
+        'CMD ["echo", "hi"]\n'
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    live = LiveStack(tmp_path_factory.mktemp("stack")).start(concurrency=2)
+    yield live
+    live.stop()
+
+
+def log_text(events: list[dict]) -> str:
+    return "\n".join(event["text"] for event in events if event["type"] == "log")
+
+
+def assert_numbered_once(events: list[dict]) -> None:
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+
+
+def test_a_good_build_streams_every_line_and_succeeds(stack):
+    learner = Learner(stack, "streamer")
+    response = learner.submit({"Dockerfile": good_dockerfile()})
+    assert response.status_code == 202, response.text
+    submission_id = response.json()["id"]
+    events = learner.read_events(submission_id)
+    assert_numbered_once(events)
+    text = log_text(events)
+    positions = [text.index(line) for line in ECHO_LINES]
+    assert positions == sorted(positions)
+    assert events[0] == {"seq": 1, "type": "status", "status": "queued", "message": events[0]["message"]}
+    assert any(event["type"] == "status" and event["status"] == "running" for event in events)
+    result = events[-1]
+    assert result["type"] == "result"
+    assert result["status"] == "passed", result
+    assert learner.submission(submission_id).json()["status"] == "passed"
+
+
+def test_a_failing_run_step_reports_its_exit_code(stack):
+    learner = Learner(stack, "failer")
+    dockerfile = f"FROM busybox:latest\nRUN echo about to fail {time.time_ns()} && exit 3\n"
+    submission_id = learner.submit({"Dockerfile": dockerfile}).json()["id"]
+    result = learner.wait_until_finished(submission_id)
+    assert result["status"] == "failed"
+    assert "exit code 3" in result["message"] or "exit code 3" in str(result["result"])
+
+
+def test_a_reconnect_with_its_last_sequence_number_gets_only_the_rest(stack):
+    learner = Learner(stack, "reconnecter")
+    submission_id = learner.submit({"Dockerfile": good_dockerfile()}).json()["id"]
+    first = learner.read_events(submission_id, until_result=False, limit=2)
+    rest = learner.read_events(submission_id, after=first[-1]["seq"])
+    events = first + rest
+    assert_numbered_once(events)
+    assert events[-1]["type"] == "result"
+    for line in ECHO_LINES:
+        assert log_text(events).count(line) == 1
+
+
+def test_a_graded_submission_shows_its_whole_story_to_a_late_browser(stack):
+    learner = Learner(stack, "latecomer")
+    submission_id = learner.submit({"Dockerfile": good_dockerfile()}).json()["id"]
+    learner.wait_until_finished(submission_id)
+    events = learner.read_events(submission_id)
+    assert_numbered_once(events)
+    assert events[0]["status"] == "queued"
+    assert events[-1]["type"] == "result"
+
+
+def test_two_learners_at_once_both_complete(stack):
+    learners = [Learner(stack, "twin-a"), Learner(stack, "twin-b")]
+    ids = [
+        learner.submit({"Dockerfile": f"FROM busybox:latest\nRUN sleep 2 && echo {name} {time.time_ns()}\n"}).json()[
+            "id"
+        ]
+        for learner, name in zip(learners, ["a", "b"], strict=True)
+    ]
+    results = [learner.wait_until_finished(sid) for learner, sid in zip(learners, ids, strict=True)]
+    assert [result["status"] for result in results] == ["passed", "passed"]
+
+
+def test_a_websocket_from_another_learner_is_refused(stack):
+    owner, other = Learner(stack, "ws-owner"), Learner(stack, "ws-other")
+    submission_id = owner.submit({"Dockerfile": good_dockerfile()}).json()["id"]
+    url = f"{stack.ws_url}/ws/submissions/{submission_id}/"
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(url, additional_headers=other.websocket_headers(), open_timeout=10) as ws:
+            ws.recv(timeout=5)
+    assert refused.value.response.status_code == 403
+    assert other.submission(submission_id).status_code == 404
+
+
+def test_a_websocket_with_a_bad_origin_is_refused(stack):
+    owner = Learner(stack, "origin-owner")
+    submission_id = owner.submit({"Dockerfile": good_dockerfile()}).json()["id"]
+    headers = {**owner.websocket_headers(), "Origin": "http://evil.example"}
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(f"{stack.ws_url}/ws/submissions/{submission_id}/", additional_headers=headers, open_timeout=10):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+def test_refused_files_never_reach_a_build(stack):
+    learner = Learner(stack, "refused")
+    response = learner.submit({"Dockerfile": "FROM ubuntu:20.04\nRUN true\n"})
+    assert response.status_code == 400
+    assert "ubuntu:20.04" in response.json()["error"]
+
+
+def test_killing_the_worker_process_mid_build_still_ends_the_submission(stack):
+    learner = Learner(stack, "interrupted")
+    dockerfile = f"FROM busybox:latest\nRUN echo started {time.time_ns()} && sleep 8 && echo finished\n"
+    submission_id = learner.submit({"Dockerfile": dockerfile}).json()["id"]
+    deadline = time.monotonic() + 120
+    while learner.submission(submission_id).json()["status"] != "running":
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.2)
+    time.sleep(1.5)
+    # Kill every pool child: one of them runs this build. The main worker process survives, sees the
+    # children die, and rejects the message back to the queue (task_reject_on_worker_lost).
+    for pid in stack.worker_children():
+        os.kill(pid, signal.SIGKILL)
+    result = learner.wait_until_finished(submission_id, timeout=300)
+    assert result["status"] in {"passed", "error"}
+    if result["status"] == "error":
+        assert result["message"]
+    events = learner.read_events(submission_id)
+    assert_numbered_once(events)
+    assert any("Retrying" in event.get("message", "") for event in events) or result["status"] == "error"
+
+
+def test_the_daemon_keeps_serving_after_a_hostile_build(stack):
+    learner = Learner(stack, "hostile")
+    fork_bomb = "FROM busybox:latest\nRUN f() { f | f & }; f; sleep 5\n"
+    submission_id = learner.submit({"Dockerfile": fork_bomb}).json()["id"]
+    learner.wait_until_finished(submission_id, timeout=400)
+    after = Learner(stack, "after-hostile")
+    next_id = after.submit({"Dockerfile": good_dockerfile()}).json()["id"]
+    assert after.wait_until_finished(next_id)["status"] == "passed"
