@@ -1,0 +1,238 @@
+"""What the sandbox refuses to build, checked before any build starts (DESIGN.md, "Security rules").
+
+A refused Dockerfile never reaches a daemon. Besides the security rules, anything that would make the
+daemon reach for a registry is refused too: the sandbox has no network, and a lookup would only fail
+slowly (a base image outside the catalog, `COPY --from=some/image`, a foreign `--platform`).
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import NoReturn
+
+from .dockerfile import (
+    DIRECTIVE_PATTERN,
+    Dockerfile,
+    DockerfileSyntaxError,
+    Instruction,
+    host_platform,
+    parse_dockerfile,
+)
+from .files import SubmissionRejected
+
+# The Docker 20.10 builder in the sandbox has the Dockerfile frontend built in, and that frontend predates
+# heredocs; a `# syntax=` line could bring a newer one, but those are refused (a frontend image is
+# arbitrary code, and it could not be pulled anyway). So heredocs are refused with a clear message here
+# instead of a puzzling "unknown instruction" from the builder.
+SUPPORTS_HEREDOCS = False
+
+ALLOWED_NETWORKS = frozenset({"none", "default"})
+ALLOWED_SECURITY = frozenset({"sandbox"})
+REFUSED_MOUNT_TYPES = {
+    "secret": (
+        "secret mounts (--mount=type=secret) are not available in the sandbox. They are the right way to "
+        "use a secret while building without leaving it in a layer (the secrets lesson teaches them), but the "
+        "sandbox builds with no secrets to give you, so it cannot run this step. Remove the --mount here, and "
+        "do not bake the secret in with COPY, ENV or ARG instead."
+    ),
+    "ssh": (
+        "SSH agent mounts (--mount=type=ssh) are not available in the sandbox: it has no SSH agent and no "
+        "network to use one with. Remove the --mount here."
+    ),
+}
+PLATFORM_ARGS = ("$BUILDPLATFORM", "${BUILDPLATFORM}", "$TARGETPLATFORM", "${TARGETPLATFORM}")
+URL_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://", "ftp://", "github.com/")
+
+
+def check_dockerfile(text: str, catalog: list[str]) -> None:
+    """Refuse a Dockerfile the sandbox will not build.
+
+    Raises SubmissionRejected with a "line N: ..." message for a syntax error or a refused construct.
+    `catalog` lists the image references FROM may name (see sandbox.catalog.catalog_names).
+    """
+    _check_syntax_directive(text)
+    try:
+        dockerfile = parse_dockerfile(text)
+    except DockerfileSyntaxError as error:
+        raise SubmissionRejected(f"line {error.line}: {error.message}") from None
+    allowed = {normalize_image_ref(name) for name in catalog}
+    for instruction in dockerfile.instructions:
+        _check_instruction(dockerfile, instruction, allowed, catalog)
+
+
+def _check_syntax_directive(text: str) -> None:
+    # Checked on the raw text with the most generous reading of "the top of the file" (Docker 20.10 keeps
+    # reading directive-shaped lines even past unknown ones), so no reading of the file can find one.
+    lines = text.split("\n")
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
+    for number, line in enumerate(lines, start=1):
+        match = DIRECTIVE_PATTERN.match(line.strip(" \t\r"))
+        if not match:
+            return
+        if match.group(1).lower() == "syntax":
+            raise SubmissionRejected(
+                f"line {number}: `# syntax=` directives are not allowed here. They make the builder download "
+                "and run a frontend image, and the sandbox has no network; the built-in Dockerfile syntax "
+                "is used instead. Remove this line."
+            )
+
+
+def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
+    keyword = instruction.keyword
+    if keyword == "FROM":
+        _check_from(dockerfile, instruction, allowed, catalog)
+    elif keyword == "ONBUILD" and instruction.trigger is not None:
+        # An ONBUILD trigger runs when a later stage builds FROM this one, so it obeys the same rules.
+        _check_instruction(dockerfile, instruction.trigger, allowed, catalog)
+    if keyword in ("RUN", "COPY", "ADD") and instruction.heredocs and not SUPPORTS_HEREDOCS:
+        _refuse(
+            instruction,
+            "heredocs (<<EOF ... EOF) are not supported by the sandbox's builder (Docker 20.10). Put the "
+            "commands on one RUN joined with &&, or COPY a script file and RUN it.",
+        )
+    if keyword == "RUN":
+        _check_run_flags(dockerfile, instruction, allowed, catalog)
+    if keyword == "ADD":
+        _check_add_sources(instruction)
+    if keyword == "COPY" and instruction.flag("from") is not None:
+        _check_copy_from(dockerfile, instruction, instruction.flag("from") or "", allowed, catalog)
+
+
+def _check_from(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
+    stage = dockerfile.stages[instruction.stage]
+    if stage.platform is not None:
+        _check_platform(dockerfile, instruction, stage.platform)
+    base = dockerfile.resolved_base(stage)
+    if base is None:
+        _refuse(
+            instruction,
+            f"FROM {stage.base} uses a build argument that has no value. Give the ARG a default before the "
+            "first FROM (ARG NAME=value) or write the image name.",
+        )
+    if not base:
+        _refuse(instruction, f"FROM {stage.base} names no image.")
+    if _is_earlier_stage(dockerfile, base, instruction.stage) or base.lower() == "scratch":
+        return
+    if normalize_image_ref(base) not in allowed:
+        _refuse(instruction, f"the base image {base!r} is not available in the sandbox. {_catalog_hint(catalog)}")
+
+
+def _check_platform(dockerfile: Dockerfile, instruction: Instruction, platform: str) -> None:
+    resolved = dockerfile.resolve(platform)
+    if platform in PLATFORM_ARGS or resolved == host_platform():
+        return
+    _refuse(
+        instruction,
+        f"--platform={platform} asks for another kind of machine. The sandbox builds for {host_platform()} "
+        "only; remove --platform or use --platform=$BUILDPLATFORM.",
+    )
+
+
+def _check_run_flags(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
+    for network in instruction.flag_values("network"):
+        if network.lower() not in ALLOWED_NETWORKS:
+            _refuse(
+                instruction,
+                f"RUN --network={network} is not allowed: build steps in the sandbox never have a network. "
+                "Remove the flag.",
+            )
+    for security in instruction.flag_values("security"):
+        if security.lower() not in ALLOWED_SECURITY:
+            _refuse(
+                instruction,
+                f"RUN --security={security} is not allowed: build steps never run with extra privileges here.",
+            )
+    for mount in instruction.flag_values("mount"):
+        _check_mount(dockerfile, instruction, mount, allowed, catalog)
+
+
+def _check_mount(
+    dockerfile: Dockerfile, instruction: Instruction, mount: str, allowed: set[str], catalog: list[str]
+) -> None:
+    options = parse_mount(mount)
+    mount_type = options.get("type", "bind").lower()
+    if mount_type in REFUSED_MOUNT_TYPES:
+        _refuse(instruction, REFUSED_MOUNT_TYPES[mount_type])
+    if "from" in options:
+        _check_copy_from(dockerfile, instruction, options["from"], allowed, catalog)
+
+
+def _check_copy_from(
+    dockerfile: Dockerfile, instruction: Instruction, source: str, allowed: set[str], catalog: list[str]
+) -> None:
+    # --from names an earlier stage (by name or number) or an image; an image must come from the catalog.
+    resolved = dockerfile.resolve(source)
+    if resolved is None:
+        _refuse(instruction, f"--from={source} uses a build argument that has no value.")
+    if resolved.isdigit() and int(resolved) < instruction.stage:
+        return
+    if _is_earlier_stage(dockerfile, resolved, instruction.stage):
+        return
+    if normalize_image_ref(resolved) in allowed:
+        return
+    _refuse(
+        instruction,
+        f"--from={source} is neither an earlier build stage nor an image in the sandbox. "
+        f"Name a stage defined above with FROM ... AS name. {_catalog_hint(catalog)}",
+    )
+
+
+def _check_add_sources(instruction: Instruction) -> None:
+    sources = instruction.json_args[:-1] if instruction.json_args is not None else instruction.args.split()[:-1]
+    for source in sources:
+        if source.lower().startswith(URL_PREFIXES) or "://" in source:
+            _refuse(
+                instruction,
+                f"ADD {source} would download from the network, and the sandbox has none. Add the file to your "
+                "submission and COPY it instead.",
+            )
+
+
+def _is_earlier_stage(dockerfile: Dockerfile, name: str, before: int) -> bool:
+    stage = dockerfile.stage_named(name)
+    return stage is not None and stage.index < before
+
+
+def parse_mount(spec: str) -> dict[str, str]:
+    """Parse a RUN --mount value (`type=cache,target=/root/.cache`) into lower-case keys and values."""
+    options: dict[str, str] = {}
+    for row in csv.reader([spec]):
+        for field in row:
+            key, _, value = field.strip().partition("=")
+            options[key.strip().lower()] = value.strip()
+    return options
+
+
+def normalize_image_ref(ref: str) -> str:
+    """Docker's canonical spelling of an image reference: `busybox` → `docker.io/library/busybox:latest`."""
+    name = ref.strip()
+    if "@" in name:
+        return name
+    first, _, rest = name.partition("/")
+    has_registry = bool(rest) and ("." in first or ":" in first or first == "localhost")
+    if not has_registry:
+        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
+    elif first == "index.docker.io":
+        name = f"docker.io/{rest}"
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        name += ":latest"
+    return name
+
+
+def _catalog_hint(catalog: list[str]) -> str:
+    # The catalog lists each image in several spellings; show the plainest one of each.
+    shown = []
+    for name in catalog:
+        if not name.startswith("docker.io/") and normalize_image_ref(name) not in {
+            normalize_image_ref(other) for other in shown
+        }:
+            shown.append(name if ":" in name else f"{name}:latest")
+    if not shown:
+        return "The sandbox has no base images at the moment."
+    return "Available base images: " + ", ".join(shown) + " (and scratch)."
+
+
+def _refuse(instruction: Instruction, message: str) -> NoReturn:
+    raise SubmissionRejected(f"line {instruction.line}: {message}")
