@@ -243,6 +243,31 @@ def containerd_config_text(d: Daemon) -> str:
     )
 
 
+def daemon_config_text(disk_gb: int) -> str:
+    """dockerd's config file: BuildKit's cache is garbage-collected so it can never fill the sandbox disk.
+
+    A learner's successful build of a huge layer would otherwise stay in the cache for good.
+    """
+    keep_gb = max(1, disk_gb // 4)
+    config = {"builder": {"gc": {"enabled": True, "defaultKeepStorage": f"{keep_gb}GB"}}}
+    return json.dumps(config, indent=2) + "\n"
+
+
+def netns_name(d: Daemon) -> str:
+    return d.name
+
+
+def in_netns(d: Daemon, args: list[str], nsenter: str = "nsenter") -> list[str]:
+    """Run a command inside the daemon's network namespace, which has nothing but loopback.
+
+    Builds and containers already get network "none", but the daemon itself would still resolve and
+    pull an image it does not have. In a namespace with only loopback, nothing it does can leave the
+    machine. nsenter joins the network namespace only; `ip netns exec` would also remount /sys and hide
+    the cgroup hierarchies the daemon needs.
+    """
+    return [nsenter, f"--net=/run/netns/{netns_name(d)}", "--", *args]
+
+
 def cgroup_limits(memory_mb: int, pids: int, cpus: int) -> dict[str, dict[str, str]]:
     """The cgroup v1 files to write, by controller. Memory plus swap equals memory: no swap."""
     memory = str(memory_mb * 1024 * 1024)
@@ -291,6 +316,8 @@ def require_tools() -> dict[str, str]:
         "mkfs.ext4": find_tool("mkfs.ext4", "Install e2fsprogs: apt-get install e2fsprogs"),
         "mount": find_tool("mount", "Install mount: apt-get install mount"),
         "umount": find_tool("umount", "Install mount: apt-get install mount"),
+        "ip": find_tool("ip", "Install iproute2: apt-get install iproute2"),
+        "nsenter": find_tool("nsenter", "Install util-linux: apt-get install util-linux"),
     }
 
 
@@ -507,13 +534,14 @@ def start(d: Daemon) -> None:
         write_cgroup_limits(d)
         # Each step below does nothing when its part is already up, so a second start changes nothing.
         ensure_disk(d, tools)
+        ensure_netns(d, tools)
         d.exec_root.mkdir(exist_ok=True)
         ensure_containerd(d, tools)
         if is_running(d):
             wait_until_answers(d, process=None, timeout=START_TIMEOUT_SECONDS)
             return
-        d.config_file.write_text("{}\n")
-        process = launch(dockerd_args(d, tools["dockerd"]), d.log_file)
+        d.config_file.write_text(daemon_config_text(settings.SANDBOX_DISK_GB))
+        process = launch(in_netns(d, dockerd_args(d, tools["dockerd"]), tools["nsenter"]), d.log_file)
         wait_until_answers(d, process=process, timeout=START_TIMEOUT_SECONDS)
         require_userns(d)
 
@@ -526,12 +554,19 @@ def daemon_lock(d: Daemon) -> Iterator[None]:
         yield
 
 
+def ensure_netns(d: Daemon, tools: dict[str, str]) -> None:
+    """Create the daemon's network namespace (loopback only) unless it exists already."""
+    if not Path(f"/run/netns/{netns_name(d)}").exists():
+        run([tools["ip"], "netns", "add", netns_name(d)], f"create the network namespace of {d.name}")
+    run([tools["ip"], "-n", netns_name(d), "link", "set", "lo", "up"], f"bring up loopback for {d.name}")
+
+
 def ensure_containerd(d: Daemon, tools: dict[str, str]) -> None:
     marker = str(d.containerd_config)
     if pid_alive(read_pid(d.containerd_pidfile), marker):
         return
     d.containerd_config.write_text(containerd_config_text(d))
-    process = launch(containerd_args(d, tools["containerd"]), d.containerd_log)
+    process = launch(in_netns(d, containerd_args(d, tools["containerd"]), tools["nsenter"]), d.containerd_log)
     d.containerd_pidfile.write_text(f"{process.pid}\n")
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not d.containerd_socket.exists():

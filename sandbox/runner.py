@@ -666,6 +666,17 @@ def reap(docker_host: str, older_than_seconds: float) -> dict[str, int]:
         client.close()
 
 
+def remove_stale_workdirs(older_than_seconds: float) -> int:
+    """Remove build folders that a killed worker never cleaned up; returns how many went."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob("dockyard-sub-*"):
+        if path.is_dir() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 # --- The build subprocess ----------------------------------------------------------------------------------
 
 

@@ -61,6 +61,19 @@ def _fail(submission: Submission, message: str) -> None:
 
 @worker_ready.connect
 def clean_up_at_worker_start(**kwargs) -> None:
+    """Whatever a dead worker left behind is cleaned up when a worker starts."""
+    from .daemons import all_docker_hosts
+    from .runner import SandboxError, reap, remove_stale_workdirs
     from .submissions import fail_stale_submissions
 
     fail_stale_submissions()
+    older_than = settings.BUILD_HARD_TIME_LIMIT + 60
+    remove_stale_workdirs(older_than)
+    for host in all_docker_hosts():
+        try:
+            removed = reap(host, older_than_seconds=older_than)
+        except SandboxError as error:
+            logger.warning("Could not reap leftovers on %s: %s", host, error.message)
+            continue
+        if any(removed.values()):
+            logger.info("Removed leftovers on %s: %s", host, removed)

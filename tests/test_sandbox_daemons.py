@@ -259,11 +259,25 @@ def test_a_daemon_that_dies_while_starting_shows_its_log_tail(sandbox_root):
     assert "something precise went wrong" in str(error.value)
 
 
+def test_the_daemon_runs_inside_its_own_network_namespace():
+    d = daemons.daemon(0)
+    args = daemons.in_netns(d, ["dockerd", "--bridge=none"])
+    assert args == ["nsenter", f"--net=/run/netns/{d.name}", "--", "dockerd", "--bridge=none"]
+
+
+def test_the_build_cache_is_garbage_collected_to_a_quarter_of_the_disk():
+    config = json.loads(daemons.daemon_config_text(disk_gb=8))
+    assert config == {"builder": {"gc": {"enabled": True, "defaultKeepStorage": "2GB"}}}
+
+
 def fake_host(monkeypatch, running: bool) -> list[str]:
     """Stand-ins for everything start() does to the host; returns a record of what was done."""
     done = []
     monkeypatch.setattr(daemons, "require_root", lambda: None)
-    monkeypatch.setattr(daemons, "require_tools", lambda: {"dockerd": "dockerd", "umount": "umount"})
+    monkeypatch.setattr(
+        daemons, "require_tools", lambda: {"dockerd": "dockerd", "umount": "umount", "nsenter": "nsenter"}
+    )
+    monkeypatch.setattr(daemons, "ensure_netns", lambda d, tools: done.append("netns"))
     monkeypatch.setattr(daemons, "require_cgroup_controllers", lambda: None)
     monkeypatch.setattr(daemons, "check_socket_paths", lambda d: None)
     monkeypatch.setattr(daemons, "write_cgroup_limits", lambda d: done.append("limits"))
@@ -280,15 +294,15 @@ def test_start_leaves_a_running_daemon_alone_but_refreshes_its_limits(sandbox_ro
     done = fake_host(monkeypatch, running=True)
     daemons.start(daemons.daemon(0))
     # The disk and containerd steps run but find their part already up; dockerd is not launched again.
-    assert done == ["limits", "disk", "containerd", "ping"]
+    assert done == ["limits", "disk", "netns", "containerd", "ping"]
 
 
 def test_start_of_a_stopped_daemon_mounts_starts_and_waits(sandbox_root, monkeypatch):
     done = fake_host(monkeypatch, running=False)
     d = daemons.daemon(1)
     daemons.start(d)
-    assert done == ["limits", "disk", "containerd", "dockerd", "ping", "userns"]
-    assert d.config_file.read_text() == "{}\n"
+    assert done == ["limits", "disk", "netns", "containerd", "dockerd", "ping", "userns"]
+    assert json.loads(d.config_file.read_text())["builder"]["gc"]["enabled"] is True
     assert oct(d.root.stat().st_mode & 0o777) == "0o711"
 
 
@@ -553,6 +567,18 @@ def test_every_daemon_answers_with_user_namespaces(running_daemons):
         if not d.remote:
             assert info["DockerRootDir"].startswith(str(d.data_root))
             assert daemons.status(d).pid == daemons.read_pid(d.pidfile)
+
+
+@pytest.mark.sandbox
+def test_every_daemon_lives_in_a_network_namespace_with_only_loopback(running_daemons):
+    for d in running_daemons:
+        if d.remote:
+            continue
+        pid = daemons.read_pid(d.pidfile)
+        assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"), d.name
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{d.name}").st_ino
+        links = subprocess.run(["ip", "-n", d.name, "-o", "link"], capture_output=True, text=True, check=True)
+        assert [line.split(":")[1].strip() for line in links.stdout.splitlines()] == ["lo"]
 
 
 @pytest.mark.sandbox
