@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from .forms import SignUpForm
 from .models import Lesson, LessonProgress
+from .practice import AccountStore, practice_stats
 from .progress import course_progress
 
 
@@ -60,4 +61,5 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "lessons/profile.html", {"progress": course_progress(request.user)})
+    practice = practice_stats(AccountStore(request.user))
+    return render(request, "lessons/profile.html", {"progress": course_progress(request.user), "practice": practice})

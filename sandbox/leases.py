@@ -59,7 +59,8 @@ def lease_daemon(wait_seconds: float = 30.0) -> Iterator[str]:
     deadline = time.monotonic() + wait_seconds
     while True:
         for host in all_docker_hosts():
-            lock = client.lock(f"dockyard:lease:{host}", timeout=LEASE_SECONDS, blocking=False)
+            # Not thread-local: the renewal thread must be able to extend the lease this thread took.
+            lock = client.lock(f"dockyard:lease:{host}", timeout=LEASE_SECONDS, blocking=False, thread_local=False)
             if lock.acquire(blocking=False):
                 with _held(lock):
                     yield host

@@ -49,9 +49,15 @@ def shipped_course(db):
     return load_course(settings.LESSONS_CONTENT_DIR)
 
 
-@pytest.fixture(autouse=True)
-def plain_http(settings):
-    """Tests talk plain HTTP to the test client and the live server; production redirects to HTTPS."""
+
+def pytest_configure(config):
+    """Tests speak plain HTTP to the test client and the live server; production redirects to HTTPS.
+
+    This is set once for the whole session because the live server's SecurityMiddleware reads these
+    settings when the server starts, before any per-test fixture could change them.
+    """
+    from django.conf import settings
+
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False

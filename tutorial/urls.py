@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("sandbox.urls")),
+    path("", include("sandbox.workspace_urls")),
     path("", include("lessons.urls")),
 ]

@@ -1,0 +1,3 @@
+import platform
+
+print(f"Hello from a container! This is Python {platform.python_version()}.")

@@ -1,0 +1,167 @@
+"""The Docker operations the checks need, on top of the runner's BuildEnvironment.
+
+The checks talk to this small interface only, so unit tests can replace it with a fake. Containers are made
+with the runner's own container options (network none, limits, labels, no-new-privileges), so every
+container a check starts obeys the same rules as any other sandbox container, and the environment removes
+them all when the submission is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from sandbox.runner import BuildEnvironment, BuildResult, SandboxError, translate_docker_errors
+
+# Output kept from one container for messages and regexes.
+OUTPUT_LIMIT_BYTES = 64 * 1024
+NANOSECONDS = 1_000_000_000
+
+
+@dataclass
+class CommandResult:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    oom_killed: bool = False
+
+
+class Sandbox:
+    """What grading does with Docker: build, inspect, run, exec, stop, look for files."""
+
+    def __init__(self, env: BuildEnvironment):
+        self.env = env
+
+    # --- Builds and facts ------------------------------------------------------------------------------
+
+    def build(self, files: dict[str, bytes], tag_suffix: str = "", quiet: bool = False) -> BuildResult:
+        """Build in the same daemon (so its cache is warm). quiet=True keeps the output out of the log."""
+        if not quiet:
+            return self.env.build(files, tag_suffix=tag_suffix)
+        # The reference solution is built for its size only: its steps must not reach the learner's log.
+        on_log = self.env.on_log
+        self.env.on_log = lambda line: None
+        try:
+            return self.env.build(files, tag_suffix=tag_suffix)
+        finally:
+            self.env.on_log = on_log
+
+    def log(self, line: str) -> None:
+        self.env.on_log(line)
+
+    def facts(self, image: str) -> dict[str, Any]:
+        return self.env.image_facts(image)
+
+    # --- Containers ------------------------------------------------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: list[str] | None = None,
+        *,
+        replace_entrypoint: bool = False,
+        environment: dict[str, str] | None = None,
+        health_interval: float | None = None,
+    ):
+        options = dict(self.env._container_options(environment))  # the runner's limits and security options
+        if replace_entrypoint:
+            options["entrypoint"] = [""]  # as `docker run --entrypoint ""`: run `command` exactly as given
+        if health_interval:
+            # Only the interval is given: the daemon keeps the image's HEALTHCHECK command and other settings.
+            options["healthcheck"] = {"Interval": int(health_interval * NANOSECONDS)}
+        with translate_docker_errors(f"create a container from {image[:19]}"):
+            return self.env.client.containers.create(image, command, **options)
+
+    def start(self, image: str, health_interval: float | None = None):
+        """Start the image's default command in the background."""
+        container = self.create(image, health_interval=health_interval)
+        with translate_docker_errors("start a container"):
+            container.start()
+        return container
+
+    def run(
+        self, image: str, command: list[str] | None, environment: dict[str, str] | None, timeout: float
+    ) -> CommandResult:
+        """Run a command (or the default one, when None) to its end; stdout and stderr kept apart."""
+        container = self.create(image, command, replace_entrypoint=command is not None, environment=environment)
+        try:
+            with translate_docker_errors("start a container"):
+                container.start()
+            timed_out = not self._wait(container, timeout)
+            state = self.state(container)
+            return CommandResult(
+                exit_code=None if timed_out else int(state.get("ExitCode", -1)),
+                stdout=self._logs(container, stdout=True),
+                stderr=self._logs(container, stderr=True),
+                timed_out=timed_out,
+                oom_killed=bool(state.get("OOMKilled")),
+            )
+        finally:
+            self.remove(container)
+
+    def _wait(self, container, timeout: float) -> bool:
+        """Wait for the container to end; False (and the container killed) when it runs past the timeout."""
+        try:
+            container.wait(timeout=timeout)
+            return True
+        except requests.exceptions.RequestException:
+            with translate_docker_errors("stop a container"):
+                container.kill()
+            return False
+
+    def exec(self, container, command: list[str], timeout: float) -> tuple[int | None, str]:
+        """Run a command in a running container: (exit code, output), or (None, why) when it timed out."""
+        try:
+            return self.env.exec(container, command, timeout=timeout)
+        except SandboxError as error:
+            if error.reason == "timeout":
+                return None, error.message
+            raise
+
+    def state(self, container) -> dict:
+        with translate_docker_errors("inspect a container"):
+            container.reload()
+        return container.attrs.get("State") or {}
+
+    def logs(self, container) -> str:
+        return self._logs(container, stdout=True, stderr=True)
+
+    def _logs(self, container, stdout: bool = False, stderr: bool = False) -> str:
+        with translate_docker_errors("read a container's output"):
+            data = container.logs(stdout=stdout, stderr=stderr)
+        return data[-OUTPUT_LIMIT_BYTES:].decode("utf-8", "replace")
+
+    def stop(self, container, timeout: float) -> float:
+        """`docker stop -t timeout`; returns how long it took in seconds."""
+        started = time.monotonic()
+        with translate_docker_errors("stop a container"):
+            container.stop(timeout=int(timeout))
+        return time.monotonic() - started
+
+    def remove(self, container) -> None:
+        # Leftovers are removed by label when the environment closes; this only frees memory sooner.
+        with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+            container.remove(force=True, v=True)
+
+    def paths_exist(self, image: str, paths: list[str]) -> dict[str, bool]:
+        """Which paths exist in the image, read from a container that is created but never started."""
+        container = self.create(image, ["true"])
+        try:
+            return {path: self._exists(container, path) for path in paths}
+        finally:
+            self.remove(container)
+
+    def _exists(self, container, path: str) -> bool:
+        with translate_docker_errors(f"look for {path} in the image"):
+            try:
+                stream, _ = container.get_archive(path)
+            except docker.errors.NotFound:
+                return False
+            stream.close()  # only the existence matters; do not read the archive
+            return True

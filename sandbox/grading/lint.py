@@ -1,0 +1,48 @@
+"""Live lint for the editor: parser errors, sandbox refusals and hadolint findings. No Docker; fast."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
+from sandbox.files import SubmissionRejected
+from sandbox.policy import check_dockerfile
+
+from .hadolint import HadolintError, run_hadolint
+
+LINE_PREFIX = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
+
+
+def lint_dockerfile(text: str) -> list[dict]:
+    """Problems in Dockerfile text as [{line, rule, level, message}], sorted by line.
+
+    rule is "syntax" for what the parser cannot read, "sandbox" for what the sandbox refuses to build, and
+    a hadolint id (DL3007, SC2086, ...) otherwise.
+    """
+    findings = []
+    try:
+        parse_dockerfile(text)
+    except DockerfileSyntaxError as error:
+        findings.append({"line": error.line, "rule": "syntax", "level": "error", "message": error.message})
+    if not findings:
+        findings += _policy_findings(text)
+    try:
+        hadolint = run_hadolint(text)
+    except HadolintError as error:
+        hadolint = [{"line": 1, "rule": "hadolint", "level": "info", "message": f"hadolint did not run: {error}"}]
+    if findings:
+        # Our parser already said why the file cannot be read; hadolint's parse error would repeat it.
+        hadolint = [finding for finding in hadolint if finding["rule"] != "DL1000"]
+    return sorted(findings + hadolint, key=lambda finding: finding["line"])
+
+
+def _policy_findings(text: str) -> list[dict]:
+    from sandbox.catalog import catalog_names
+
+    try:
+        check_dockerfile(text, catalog_names())
+    except SubmissionRejected as error:
+        match = LINE_PREFIX.match(error.message)
+        line, message = (int(match.group(1)), match.group(2)) if match else (1, error.message)
+        return [{"line": line, "rule": "sandbox", "level": "error", "message": message}]
+    return []

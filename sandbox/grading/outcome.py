@@ -1,0 +1,61 @@
+"""What one check function returns, and the verdict the learner sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+SKIPPED = "skipped"
+
+
+@dataclass
+class Outcome:
+    """A check's result: passed or not, with the evidence in words."""
+
+    passed: bool
+    message: str
+
+
+def ok(message: str) -> Outcome:
+    return Outcome(True, message)
+
+
+def fail(message: str) -> Outcome:
+    return Outcome(False, message)
+
+
+class CheckError(Exception):
+    """The check itself could not run (not the learner's fault); reported as status "error"."""
+
+
+def section_url(exercise, anchor: str | None) -> str:
+    """/lessons/<lesson-slug>/#<anchor>, or "" for a check with no section."""
+    if not anchor or exercise is None:
+        return ""
+    return f"/lessons/{exercise.lesson.slug}/#{anchor}"
+
+
+def make_verdict(check: dict, exercise, status: str, message: str) -> dict:
+    return {
+        "id": check["id"],
+        "type": check["type"],
+        "title": check["title"],
+        "status": status,
+        "passed": status == PASSED,
+        "message": message,
+        "hint": check.get("hint", ""),
+        "section_url": section_url(exercise, check.get("section")),
+        "points": check.get("points", 1),
+    }
+
+
+def mb(size: int | float) -> str:
+    """Bytes as MB for messages (decimal megabytes, as `docker images` shows them)."""
+    value = size / 1_000_000
+    return f"{value:.1f} MB" if value < 10 else f"{value:.0f} MB"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
