@@ -49,7 +49,6 @@ def shipped_course(db):
     return load_course(settings.LESSONS_CONTENT_DIR)
 
 
-
 def pytest_configure(config):
     """Tests speak plain HTTP to the test client and the live server; production redirects to HTTPS.
 
@@ -62,3 +61,23 @@ def pytest_configure(config):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
+
+
+@pytest.fixture
+def docker_host() -> str:
+    """A running sandbox daemon (DOCKYARD_TEST_DOCKER_HOST, or the first configured one).
+
+    A missing daemon fails the test rather than skipping it: `make test` starts the daemons, so a
+    daemon that does not answer is a real problem.
+    """
+    import os
+
+    from sandbox.daemons import all_docker_hosts
+    from sandbox.runner import SandboxError, make_client
+
+    host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST") or all_docker_hosts()[0]
+    try:
+        make_client(host).close()
+    except SandboxError:
+        pytest.fail(f"the sandbox daemon at {host} is not answering (start it with `manage.py sandbox start`)")
+    return host

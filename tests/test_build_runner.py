@@ -371,28 +371,6 @@ def test_an_unreachable_daemon_is_a_sandbox_error():
 # --- Against a real sandbox daemon --------------------------------------------------------------------------
 
 
-def sandbox_host() -> str | None:
-    host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST")
-    if host:
-        return host
-    from sandbox.daemons import all_docker_hosts
-
-    hosts = all_docker_hosts()
-    return hosts[0] if hosts else None
-
-
-@pytest.fixture
-def docker_host() -> str:
-    host = sandbox_host()
-    if host is None:
-        pytest.skip("no sandbox daemon is configured")
-    try:
-        make_client(host).close()
-    except SandboxError:
-        pytest.skip(f"the sandbox daemon at {host} is not answering (start it with `manage.py sandbox start`)")
-    return host
-
-
 @pytest.fixture
 def client(docker_host):
     client = docker.DockerClient(base_url=docker_host, timeout=60)

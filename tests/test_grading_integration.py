@@ -19,31 +19,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from sandbox.grading import grade_submission
-from sandbox.runner import LABEL, BuildEnvironment, SandboxError, make_client
+from sandbox.runner import LABEL, BuildEnvironment
 
 pytestmark = pytest.mark.sandbox
-
-
-def sandbox_host() -> str | None:
-    host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST")
-    if host:
-        return host
-    from sandbox.daemons import all_docker_hosts
-
-    hosts = all_docker_hosts()
-    return hosts[0] if hosts else None
-
-
-@pytest.fixture
-def docker_host() -> str:
-    host = sandbox_host()
-    if host is None:
-        pytest.skip("no sandbox daemon is configured")
-    try:
-        make_client(host).close()
-    except SandboxError:
-        pytest.skip(f"the sandbox daemon at {host} is not answering (start it with `manage.py sandbox start`)")
-    return host
 
 
 @pytest.fixture

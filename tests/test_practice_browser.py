@@ -6,35 +6,22 @@ Debian's Chromium driven by Playwright against pytest-django's live server. Scre
 import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from lessons.models import MockInterview
 
+from .browser import ARTIFACTS, launch_chromium
 from .practice_helpers import build_practice_course
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
     # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from the
     # test; they are plain sync calls, so allow them, for these tests only (the variable must not leak into
     # other tests, e.g. the subprocess that runs `check --deploy`).
@@ -42,7 +29,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = launch_chromium(playwright)
             yield browser
             browser.close()
     finally:
