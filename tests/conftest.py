@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -70,7 +71,6 @@ def docker_host() -> str:
     A missing daemon fails the test rather than skipping it: `make test` starts the daemons, so a
     daemon that does not answer is a real problem.
     """
-    import os
 
     from sandbox.daemons import all_docker_hosts
     from sandbox.runner import SandboxError, make_client
@@ -81,3 +81,27 @@ def docker_host() -> str:
     except SandboxError:
         pytest.fail(f"the sandbox daemon at {host} is not answering (start it with `manage.py sandbox start`)")
     return host
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for the tests of one module, for use with pytest-django's live_server."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch_chromium
+
+    # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from the
+    # test; they are plain sync calls, so allow them, for these tests only (the variable must not leak into
+    # other tests, e.g. the subprocess that runs `check --deploy`).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = launch_chromium(playwright)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -160,3 +160,38 @@ def test_the_daemon_keeps_serving_after_a_hostile_build(stack):
     after = Learner(stack, "after-hostile")
     next_id = after.submit({"Dockerfile": good_dockerfile()}).json()["id"]
     assert after.wait_until_finished(next_id)["status"] == "passed"
+
+
+def exercise_files(slug: str, which: str) -> dict[str, str]:
+    from django.conf import settings
+
+    folder = next(settings.LESSONS_CONTENT_DIR.glob(f"*/exercises/{slug}/{which}"))
+    return {path.relative_to(folder).as_posix(): path.read_text() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_grading_a_solution_streams_each_verdict_as_its_check_finishes(stack):
+    learner = Learner(stack, "grader")
+    response = learner.submit(exercise_files("first-dockerfile", "solution"), exercise="first-dockerfile")
+    assert response.status_code == 202, response.text
+    events = learner.read_events(response.json()["id"])
+    assert_numbered_once(events)
+    checks = [event for event in events if event["type"] == "check"]
+    assert [check["id"] for check in checks] == ["exec-form", "builds", "workdir", "app-copied", "prints-greeting"]
+    assert all(check["passed"] and check["message"] and check["section_url"] for check in checks)
+    # The static check is sent before the build starts and the runtime check after it ends: each verdict
+    # goes out the moment its check finishes, not all together at the end.
+    first_log = next(event["seq"] for event in events if event["type"] == "log")
+    assert checks[0]["seq"] < first_log < checks[-1]["seq"]
+    result = events[-1]
+    assert (result["type"], result["status"], result["score"]) == ("result", "passed", 100)
+    assert result["image"]["size"] > 0
+
+
+def test_grading_a_starter_fails_with_specific_messages(stack):
+    learner = Learner(stack, "starter")
+    response = learner.submit(exercise_files("first-dockerfile", "starter"), exercise="first-dockerfile")
+    result = learner.wait_until_finished(response.json()["id"])
+    assert result["status"] == "failed"
+    failed = {check["id"]: check["message"] for check in result["result"]["checks"] if not check["passed"]}
+    assert "workdir" in failed and "exec-form" in failed
+    assert all(message for message in failed.values())

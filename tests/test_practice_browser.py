@@ -3,7 +3,6 @@
 Debian's Chromium driven by Playwright against pytest-django's live server. Screenshots go to artifacts/.
 """
 
-import os
 import re
 from datetime import timedelta
 
@@ -12,31 +11,12 @@ from django.utils import timezone
 
 from lessons.models import MockInterview
 
-from .browser import ARTIFACTS, launch_chromium
+from .browser import ARTIFACTS
 from .practice_helpers import build_practice_course
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from the
-    # test; they are plain sync calls, so allow them, for these tests only (the variable must not leak into
-    # other tests, e.g. the subprocess that runs `check --deploy`).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with playwright_api.sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

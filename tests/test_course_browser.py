@@ -1,0 +1,65 @@
+"""A new learner in a real browser: home page, course map, a lesson, sign up, mark the lesson done."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .browser import ARTIFACTS
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def page(browser, live_server, shipped_course):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def test_a_new_learner_reads_a_lesson_signs_up_and_marks_it_done(page):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Learn Docker by building real images")
+    page.screenshot(path=str(ARTIFACTS / "course-home.png"), full_page=True)
+
+    page.get_by_role("link", name="See the course map").click()
+    expect(page).to_have_url(re.compile(r"/lessons/$"))
+    expect(page.locator(".lesson-item")).to_have_count(16)
+    page.screenshot(path=str(ARTIFACTS / "course-map.png"), full_page=True)
+
+    page.get_by_role("link", name="Why containers", exact=False).first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator(".toc")).to_contain_text("Recap")
+    page.screenshot(path=str(ARTIFACTS / "course-lesson.png"))
+    lesson_url = page.url
+
+    page.get_by_role("link", name="sign up", exact=True).click()
+    page.get_by_label("Username").fill("new-learner")
+    page.get_by_label("Password", exact=True).fill("a-long-Passw0rd!")
+    page.get_by_label("Password confirmation").fill("a-long-Passw0rd!")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator(".messages")).to_contain_text("Welcome aboard, new-learner")
+    expect(page).to_have_url(lesson_url)
+
+    page.get_by_test_id("mark-done").click()
+    expect(page.locator(".messages")).to_contain_text("is done")
+    page.get_by_role("link", name="Course", exact=True).click()
+    expect(page.locator(".progress-summary")).to_contain_text("1 of 16 lessons read")
+    expect(page.locator(".lesson-item.is-done")).to_have_count(1)
+    page.get_by_role("link", name="new-learner").click()
+    expect(page.locator(".stats")).to_contain_text("1/16")
+    page.screenshot(path=str(ARTIFACTS / "course-profile.png"), full_page=True)
+
+
+def test_reading_works_without_javascript(browser, live_server, shipped_course):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/lessons/layer-caching/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Layer caching")
+    expect(page.locator("#how-the-build-cache-works")).to_be_visible()
+    context.close()
