@@ -41,9 +41,11 @@ class RawDocker:
         self.docker_host = docker_host
         self.env = {**os.environ, "DOCKER_BUILDKIT": "1", "DOCKER_HOST": docker_host}
 
-    def build(self, text: str, tag: str) -> float:
+    def build(self, files: dict[str, str], tag: str) -> float:
         with tempfile.TemporaryDirectory() as context:
-            Path(context, "Dockerfile").write_text(text)
+            for name, text in files.items():
+                Path(context, name).parent.mkdir(parents=True, exist_ok=True)
+                Path(context, name).write_text(text)
             started = time.monotonic()
             self._docker("build", "--network", "none", "--progress=plain", "-t", tag, context)
             return time.monotonic() - started
@@ -78,34 +80,48 @@ class Command(BaseCommand):
             stack = LiveStack(Path(workdir)).start(concurrency=1, extra_env={"SANDBOX_COUNT": "1"})
             try:
                 self.latency(stack, raw, rounds)
+                self.exercise(stack, raw, rounds)
                 self.throughput(stack, raw, burst)
             finally:
                 stack.stop()
 
     def latency(self, stack: LiveStack, raw: RawDocker, rounds: int) -> None:
         learner = Learner(stack, f"bench-{uuid.uuid4().hex[:8]}")
-        first_log, final, raw_build, raw_run = [], [], [], []
+        first_log, final, raw_build = [], [], []
         for _ in range(rounds):
             token = uuid.uuid4().hex
             tag = f"dockyard-bench/raw-{token[:12]}"
-            raw_build.append(raw.build(dockerfile(token), tag))
-            raw_run.append(raw.run(tag))
+            raw_build.append(raw.build({"Dockerfile": dockerfile(token)}, tag))
             raw.remove(tag)
-            first, last = self.time_submission(learner, dockerfile(uuid.uuid4().hex))
+            first, last = self.time_submission(learner, {"Dockerfile": dockerfile(uuid.uuid4().hex)})
             first_log.append(first)
             final.append(last)
-        raw_total = median(raw_build) + median(raw_run)
         self.stdout.write("")
-        self.stdout.write(f"Latency, median of {rounds} rounds (busybox, one uncached RUN step, 200 lines):")
+        self.stdout.write(f"Playground build, median of {rounds} rounds (busybox, one uncached RUN step, 200 lines):")
         self.row("raw docker build (BuildKit)", median(raw_build))
-        self.row("raw docker run", median(raw_run))
-        self.row("Dockyard: submit → first log line at a WebSocket", median(first_log))
+        self.row("Dockyard: submit → first log line at a WebSocket", median(first_log), median(raw_build), "raw build")
         self.row("Dockyard: submit → final event", median(final), median(raw_build), "raw build")
-        self.row("Dockyard: submit → final event", median(final), raw_total, "raw build + run")
 
-    def time_submission(self, learner: Learner, text: str) -> tuple[float, float]:
+    def exercise(self, stack: LiveStack, raw: RawDocker, rounds: int) -> None:
+        """A graded exercise (lint, build, image and runtime checks) against raw build + run of the same files."""
+        slug = "first-dockerfile"
+        folder = next(settings.LESSONS_CONTENT_DIR.glob(f"*/exercises/{slug}/solution"))
+        files = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()}
+        learner = Learner(stack, f"bench-{uuid.uuid4().hex[:8]}")
+        raw_times, graded = [], []
+        for _ in range(rounds):
+            tag = f"dockyard-bench/exercise-{uuid.uuid4().hex[:12]}"
+            raw_times.append(raw.build(files, tag) + raw.run(tag))
+            raw.remove(tag)
+            graded.append(self.time_submission(learner, files, exercise=slug)[1])
+        self.stdout.write("")
+        self.stdout.write(f"Graded exercise '{slug}', median of {rounds} rounds (python:3.11-slim, 5 checks):")
+        self.row("raw docker build + docker run", median(raw_times))
+        self.row("Dockyard: submit → final event (graded)", median(graded), median(raw_times), "raw build + run")
+
+    def time_submission(self, learner: Learner, files: dict, exercise: str | None = None) -> tuple[float, float]:
         started = time.monotonic()
-        submission_id = learner.submit({"Dockerfile": text}).json()["id"]
+        submission_id = learner.submit(files, exercise=exercise).json()["id"]
         first_log = None
         url = f"{learner.stack.ws_url}/ws/submissions/{submission_id}/"
         with connect(url, additional_headers=learner.websocket_headers()) as ws:
@@ -120,7 +136,7 @@ class Command(BaseCommand):
         texts = [dockerfile(uuid.uuid4().hex) for _ in range(burst)]
         started = time.monotonic()
         for n, text in enumerate(texts):
-            raw.build(text, f"dockyard-bench/burst-{n}")
+            raw.build({"Dockerfile": text}, f"dockyard-bench/burst-{n}")
         raw_seconds = time.monotonic() - started
         for n in range(burst):
             raw.remove(f"dockyard-bench/burst-{n}")
