@@ -39,6 +39,7 @@ def build_submission(self, submission_id: int) -> None:
     try:
         with lease_daemon() as docker_host:
             Submission.objects.filter(pk=submission_id).update(docker_host=docker_host)
+            _reap_old_leftovers(docker_host)
             from .pipeline import SubmissionPipeline
 
             SubmissionPipeline(submission, docker_host).run()
@@ -53,6 +54,16 @@ def build_submission(self, submission_id: int) -> None:
         _fail(submission, "Something went wrong on our side while building. Your files are saved; please try again.")
 
 
+def _reap_old_leftovers(docker_host: str) -> None:
+    """Remove containers and images that outlived their build, on the daemon this build now holds."""
+    from .runner import SandboxError, reap
+
+    try:
+        reap(docker_host, older_than_seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
+    except SandboxError as error:
+        logger.warning("Could not reap leftovers on %s: %s", docker_host, error.message)
+
+
 def _fail(submission: Submission, message: str) -> None:
     updated = Submission.objects.filter(pk=submission.pk).exclude(status__in=Submission.FINISHED)
     if updated.update(status=Submission.Status.ERROR, message=message, finished_at=timezone.now()):
@@ -63,17 +74,10 @@ def _fail(submission: Submission, message: str) -> None:
 def clean_up_at_worker_start(**kwargs) -> None:
     """Whatever a dead worker left behind is cleaned up when a worker starts."""
     from .daemons import all_docker_hosts
-    from .runner import SandboxError, reap, remove_stale_workdirs
+    from .runner import remove_stale_workdirs
     from .submissions import fail_stale_submissions
 
     fail_stale_submissions()
-    older_than = settings.BUILD_HARD_TIME_LIMIT + 60
-    remove_stale_workdirs(older_than)
+    remove_stale_workdirs(settings.BUILD_HARD_TIME_LIMIT + 60)
     for host in all_docker_hosts():
-        try:
-            removed = reap(host, older_than_seconds=older_than)
-        except SandboxError as error:
-            logger.warning("Could not reap leftovers on %s: %s", host, error.message)
-            continue
-        if any(removed.values()):
-            logger.info("Removed leftovers on %s: %s", host, removed)
+        _reap_old_leftovers(host)

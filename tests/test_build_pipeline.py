@@ -195,3 +195,18 @@ def test_grading_a_starter_fails_with_specific_messages(stack):
     failed = {check["id"]: check["message"] for check in result["result"]["checks"] if not check["passed"]}
     assert "workdir" in failed and "exec-form" in failed
     assert all(message for message in failed.values())
+
+
+def test_a_flood_of_output_is_truncated_and_the_build_still_ends(stack):
+    learner = Learner(stack, "flooder")
+    # BuildKit clips each step's output at about 200 KiB a second, so several steps flood past 1 MiB.
+    steps = "".join(f"RUN yes dockyard-flood-{n} | head -c 400000\n" for n in range(8))
+    dockerfile = f"FROM busybox:latest\nRUN echo {time.time_ns()}\n{steps}"
+    events = learner.read_events(learner.submit({"Dockerfile": dockerfile}).json()["id"], timeout=300)
+    assert_numbered_once(events)
+    logs = [event["text"] for event in events if event["type"] == "log"]
+    assert "[output truncated]" in logs[-1]
+    assert sum(len(text.encode()) for text in logs) <= 1024 * 1024 + 64 * 1024
+    # Batched: a megabyte of lines travels in a few dozen events, not tens of thousands.
+    assert len(logs) < 200
+    assert events[-1]["type"] == "result"
