@@ -5,21 +5,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .browser import ARTIFACTS
+from .browser import ARTIFACTS, open_page
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def page(browser, live_server, shipped_course):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with open_page(browser, live_server.url, width=1280) as page:
+        yield page
 
 
 def test_a_new_learner_reads_a_lesson_signs_up_and_marks_it_done(page):
@@ -52,14 +46,12 @@ def test_a_new_learner_reads_a_lesson_signs_up_and_marks_it_done(page):
     expect(page.locator(".progress-summary")).to_contain_text("1 of 16 lessons read")
     expect(page.locator(".lesson-item.is-done")).to_have_count(1)
     page.get_by_role("link", name="new-learner").click()
-    expect(page.locator(".stats")).to_contain_text("1/16")
+    expect(page.locator(".stats").first).to_contain_text("1/16")
     page.screenshot(path=str(ARTIFACTS / "course-profile.png"), full_page=True)
 
 
 def test_reading_works_without_javascript(browser, live_server, shipped_course):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/lessons/layer-caching/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Layer caching")
-    expect(page.locator("#how-the-build-cache-works")).to_be_visible()
-    context.close()
+    with open_page(browser, live_server.url, java_script_enabled=False) as page:
+        page.goto("/lessons/layer-caching/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Layer caching")
+        expect(page.locator("#how-the-build-cache-works")).to_be_visible()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from lessons.models import MockInterview
 
-from .browser import ARTIFACTS
+from .browser import ARTIFACTS, open_page
 from .practice_helpers import build_practice_course
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +22,8 @@ expect = playwright_api.expect
 @pytest.fixture
 def page(browser, live_server, tmp_path, transactional_db):
     build_practice_course(tmp_path)
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
+    with open_page(browser, live_server.url) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:
