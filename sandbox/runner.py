@@ -374,8 +374,8 @@ class BuildEnvironment:
         """
         timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
         shown = _shown_command(command)
+        container = self.create_container(image, command, environment=environment)
         with translate_docker_errors(f"start a container from {image}"):
-            container = self._client().containers.create(image, command, **self._container_options(environment))
             container.start()
         if detach:
             return container
@@ -384,6 +384,28 @@ class BuildEnvironment:
         finally:
             with translate_docker_errors("remove a finished container"):
                 container.remove(force=True, v=True)
+
+    def create_container(
+        self,
+        image: str,
+        command: list[str] | str | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        entrypoint: list[str] | None = None,
+        healthcheck: dict[str, Any] | None = None,
+    ) -> Container:
+        """Create (not start) a container with no network, the per-container limits and this submission's label.
+
+        entrypoint=[""] runs `command` exactly as given, like `docker run --entrypoint ""`; healthcheck
+        overrides parts of the image's HEALTHCHECK (the daemon keeps the rest).
+        """
+        options = self._container_options(environment)
+        if entrypoint is not None:
+            options["entrypoint"] = entrypoint
+        if healthcheck is not None:
+            options["healthcheck"] = healthcheck
+        with translate_docker_errors(f"create a container from {image[:19]}"):
+            return self._client().containers.create(image, command, **options)
 
     def _container_options(self, environment: dict[str, str] | None) -> dict[str, Any]:
         memory = f"{CONTAINER_MEMORY_MB}m"

@@ -69,14 +69,15 @@ class Sandbox:
         environment: dict[str, str] | None = None,
         health_interval: float | None = None,
     ):
-        options = dict(self.env._container_options(environment))  # the runner's limits and security options
-        if replace_entrypoint:
-            options["entrypoint"] = [""]  # as `docker run --entrypoint ""`: run `command` exactly as given
-        if health_interval:
-            # Only the interval is given: the daemon keeps the image's HEALTHCHECK command and other settings.
-            options["healthcheck"] = {"Interval": int(health_interval * NANOSECONDS)}
-        with translate_docker_errors(f"create a container from {image[:19]}"):
-            return self.env.client.containers.create(image, command, **options)
+        # Only the interval is given: the daemon keeps the image's HEALTHCHECK command and other settings.
+        healthcheck = {"Interval": int(health_interval * NANOSECONDS)} if health_interval else None
+        return self.env.create_container(
+            image,
+            command,
+            environment=environment,
+            entrypoint=[""] if replace_entrypoint else None,
+            healthcheck=healthcheck,
+        )
 
     def start(self, image: str, health_interval: float | None = None):
         """Start the image's default command in the background."""
