@@ -51,7 +51,7 @@ class SubmissionPipeline:
         submission = self.submission
         publish(submission.pk, "status", status="running", message="Building in the sandbox…")
         try:
-            with BuildEnvironment(self.docker_host, submission.pk, on_log=self.log.add) as env:
+            with BuildEnvironment(self.docker_host, submission.pk, on_log=self.log.add, on_quiet=self.log.flush) as env:
                 outcome = self._grade(env)
         except SandboxError as error:
             self.log.flush()

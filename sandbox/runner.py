@@ -97,6 +97,8 @@ VERTEX_STATUS = re.compile(r"^#(\d+) (CACHED|CANCELED.*|DONE (\d+(?:\.\d+)?)s|ER
 EXIT_CODE = re.compile(r"exit code: (\d+)")
 PARSE_ERROR = re.compile(r"dockerfile parse error (?:on )?line (\d+): (.+)")
 DOCKERFILE_LINE = re.compile(r"^Dockerfile:(\d+)")
+# How long the build may print nothing before the caller is told it is quiet (see BuildEnvironment.on_quiet).
+QUIET_SECONDS = 0.2
 LLB_ERROR = re.compile(r"failed to create LLB definition: (.+)")
 
 
@@ -179,10 +181,19 @@ class BuildEnvironment:
     once and nothing more from that build.
     """
 
-    def __init__(self, docker_host: str, submission_id: int | str, on_log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        docker_host: str,
+        submission_id: int | str,
+        on_log: Callable[[str], None],
+        on_quiet: Callable[[], None] | None = None,
+    ) -> None:
         self.docker_host = docker_host
         self.submission_id = str(submission_id)
         self.on_log = on_log
+        # Called when the build has printed nothing for a moment, so a caller that batches lines can send
+        # what it holds instead of keeping the last lines of a slow step back until the next output.
+        self.on_quiet = on_quiet
         self.client: docker.DockerClient | None = None
         self.workdir: Path | None = None
         self.builds = 0
@@ -226,7 +237,9 @@ class BuildEnvironment:
             command = self._build_command(context, iidfile, tag_suffix)
             stream = _BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
             timeout = settings.BUILD_TIMEOUT_SECONDS
-            returncode, timed_out = _run_streaming(command, self._cli_env(build_dir), timeout, stream.feed)
+            returncode, timed_out = _run_streaming(
+                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet
+            )
             stream.finish()
             if timed_out:
                 stop_leftover_build(self.docker_host)
@@ -703,7 +716,11 @@ def remove_stale_workdirs(older_than_seconds: float) -> int:
 
 
 def _run_streaming(
-    command: list[str], env: dict[str, str], timeout: float, on_chunk: Callable[[bytes], None]
+    command: list[str],
+    env: dict[str, str],
+    timeout: float,
+    on_chunk: Callable[[bytes], None],
+    on_quiet: Callable[[], None] | None = None,
 ) -> tuple[int | None, bool]:
     """Run a command, passing its output to on_chunk as it comes, for at most `timeout` seconds.
 
@@ -720,7 +737,7 @@ def _run_streaming(
     )
     deadline = time.monotonic() + timeout
     try:
-        timed_out = _pump(process, deadline, on_chunk)
+        timed_out = _pump(process, deadline, on_chunk, on_quiet)
         if timed_out:
             _kill_group(process)
             return None, True
@@ -736,8 +753,16 @@ def _run_streaming(
             process.stdout.close()
 
 
-def _pump(process: subprocess.Popen, deadline: float, on_chunk: Callable[[bytes], None]) -> bool:
-    """Read the process's output until it ends (False) or the deadline passes (True)."""
+def _pump(
+    process: subprocess.Popen,
+    deadline: float,
+    on_chunk: Callable[[bytes], None],
+    on_quiet: Callable[[], None] | None = None,
+) -> bool:
+    """Read the process's output until it ends (False) or the deadline passes (True).
+
+    on_quiet is called whenever no output has come for QUIET_SECONDS.
+    """
     assert process.stdout is not None
     descriptor = process.stdout.fileno()
     with selectors.DefaultSelector() as selector:
@@ -746,7 +771,9 @@ def _pump(process: subprocess.Popen, deadline: float, on_chunk: Callable[[bytes]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return True
-            if not selector.select(timeout=min(remaining, 1.0)):
+            if not selector.select(timeout=min(remaining, QUIET_SECONDS)):
+                if on_quiet is not None:
+                    on_quiet()
                 continue
             chunk = os.read(descriptor, 64 * 1024)
             if not chunk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from .events import publish
 from .files import validate_files
 from .models import Submission
 from .policy import check_dockerfile
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
@@ -48,27 +51,39 @@ def submit(user, exercise, files: dict) -> Submission:
     with transaction.atomic():
         check_rate_limits(user)
         submission = Submission.objects.create(user=user, exercise=exercise, files=files)
+        # Stored with the submission, so "queued" is always the first event, before anything a worker sends.
+        publish(submission.pk, "status", status="queued", message="Waiting for a build sandbox…")
         transaction.on_commit(lambda: enqueue(submission.pk))
-    publish(submission.pk, "status", status="queued", message="Waiting for a build sandbox…")
     return submission
 
 
+QUEUE_UNREACHABLE = "The build queue cannot be reached right now. Your files are kept; please try again in a minute."
+
+
 def enqueue(submission_id: int) -> None:
+    """Send the build to the workers; if the queue is unreachable, end the submission with a message."""
     from .tasks import build_submission
 
-    build_submission.apply_async(args=[submission_id], queue="builds")
+    try:
+        build_submission.apply_async(args=[submission_id], queue="builds", retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure means the same thing to the learner
+        logger.exception("Could not enqueue submission %s", submission_id)
+        end_with_error(submission_id, QUEUE_UNREACHABLE)
+
+
+def end_with_error(submission_id: int, message: str) -> bool:
+    """End an unfinished submission as "could not finish", telling the learner why; False if it had ended."""
+    unfinished = Submission.objects.filter(pk=submission_id).exclude(status__in=Submission.FINISHED)
+    if not unfinished.update(status=Submission.Status.ERROR, message=message, finished_at=timezone.now()):
+        return False
+    publish(submission_id, "result", status="error", score=None, message=message, checks=[])
+    return True
 
 
 def fail_stale_submissions(now=None) -> int:
     """End submissions stuck in 'running' past the hard time limit (their worker died with them)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
-    stale = list(Submission.objects.filter(status=Submission.Status.RUNNING, started_at__lt=cutoff))
+    stale = Submission.objects.filter(status=Submission.Status.RUNNING, started_at__lt=cutoff)
     message = "The build stopped without an answer (its worker went away). Please submit again."
-    for submission in stale:
-        updated = Submission.objects.filter(pk=submission.pk, status=Submission.Status.RUNNING).update(
-            status=Submission.Status.ERROR, message=message, finished_at=now
-        )
-        if updated:
-            publish(submission.pk, "result", status="error", score=None, message=message, checks=[])
-    return len(stale)
+    return sum(end_with_error(pk, message) for pk in list(stale.values_list("pk", flat=True)))

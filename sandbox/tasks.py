@@ -14,6 +14,7 @@ from django.utils import timezone
 from .events import publish
 from .leases import NoDaemonFree, lease_daemon
 from .models import Submission
+from .submissions import end_with_error, fail_stale_submissions
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def build_submission(self, submission_id: int) -> None:
     )
     submission.refresh_from_db()
     if submission.attempts > settings.SUBMISSION_MAX_ATTEMPTS:
-        _fail(submission, "The build was interrupted twice (its worker stopped). Please submit again.")
+        end_with_error(submission.pk, "The build was interrupted twice (its worker stopped). Please submit again.")
         return
     if submission.attempts > 1:
         publish(submission_id, "status", status="running", message="Retrying after an interrupted build…")
@@ -48,10 +49,12 @@ def build_submission(self, submission_id: int) -> None:
         Submission.objects.filter(pk=submission_id).update(status=Submission.Status.QUEUED, attempts=F("attempts") - 1)
         raise self.retry(countdown=3) from None
     except SoftTimeLimitExceeded:
-        _fail(submission, "The build took longer than this sandbox allows and was stopped.")
+        end_with_error(submission.pk, "The build took longer than this sandbox allows and was stopped.")
     except Exception:
         logger.exception("Submission %s failed inside the worker", submission_id)
-        _fail(submission, "Something went wrong on our side while building. Your files are saved; please try again.")
+        end_with_error(
+            submission.pk, "Something went wrong on our side while building. Your files are saved; please try again."
+        )
 
 
 def _reap_old_leftovers(docker_host: str) -> None:
@@ -64,18 +67,11 @@ def _reap_old_leftovers(docker_host: str) -> None:
         logger.warning("Could not reap leftovers on %s: %s", docker_host, error.message)
 
 
-def _fail(submission: Submission, message: str) -> None:
-    updated = Submission.objects.filter(pk=submission.pk).exclude(status__in=Submission.FINISHED)
-    if updated.update(status=Submission.Status.ERROR, message=message, finished_at=timezone.now()):
-        publish(submission.pk, "result", status="error", score=None, message=message, checks=[])
-
-
 @worker_ready.connect
 def clean_up_at_worker_start(**kwargs) -> None:
     """Whatever a dead worker left behind is cleaned up when a worker starts."""
     from .daemons import all_docker_hosts
     from .runner import remove_stale_workdirs
-    from .submissions import fail_stale_submissions
 
     fail_stale_submissions()
     remove_stale_workdirs(settings.BUILD_HARD_TIME_LIMIT + 60)

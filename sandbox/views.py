@@ -67,6 +67,9 @@ def create_submission(request: HttpRequest) -> JsonResponse:
         return _error(400, error.message)
     except RateLimited as error:
         return _error(429, error.message)
+    submission.refresh_from_db(fields=["status", "message"])
+    if submission.status == Submission.Status.ERROR:
+        return _error(503, submission.message)
     return JsonResponse(
         {"id": submission.pk, "status": submission.status, "events": submission.events_path()}, status=202
     )

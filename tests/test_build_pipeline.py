@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -66,6 +67,23 @@ def test_a_failing_run_step_reports_its_exit_code(stack):
     result = learner.wait_until_finished(submission_id)
     assert result["status"] == "failed"
     assert "exit code 3" in result["message"] or "exit code 3" in str(result["result"])
+
+
+def test_the_last_line_of_a_slow_step_arrives_while_the_step_still_runs(stack):
+    learner = Learner(stack, "patient")
+    dockerfile = f"FROM busybox:latest\nRUN echo slow-step-started-{time.time_ns()} && sleep 6\n"
+    started = time.monotonic()
+    submission_id = learner.submit({"Dockerfile": dockerfile}).json()["id"]
+    url = f"{stack.ws_url}/ws/submissions/{submission_id}/"
+    with connect(url, additional_headers=learner.websocket_headers(), open_timeout=10) as ws:
+        while True:
+            event = json.loads(ws.recv(timeout=60))
+            assert event["type"] != "result", "the step's output only arrived with the result"
+            if event["type"] == "log" and "slow-step-started" in event["text"]:
+                break
+    # The step sleeps 6 s after printing; its line must not wait for the step to end.
+    assert time.monotonic() - started < 5
+    learner.wait_until_finished(submission_id)
 
 
 def test_a_reconnect_with_its_last_sequence_number_gets_only_the_rest(stack):

@@ -33,6 +33,7 @@ from sandbox.runner import (
     _classify,
     _docker_time,
     _images_used,
+    _run_streaming,
     daemon_limits,
     leftover_build_pids,
     make_client,
@@ -366,6 +367,17 @@ def test_an_unreachable_daemon_is_a_sandbox_error():
             pass
     assert caught.value.reason == "daemon_unavailable"
     assert caught.value.message == "The build sandbox is not answering; try again in a minute."
+
+
+def test_a_quiet_pause_in_the_output_is_reported_between_chunks():
+    seen: list[str] = []
+    command = ["sh", "-c", "echo first; sleep 0.8; echo second"]
+    returncode, timed_out = _run_streaming(
+        command, dict(os.environ), 10, lambda chunk: seen.append(chunk.decode()), lambda: seen.append("<quiet>")
+    )
+    assert (returncode, timed_out) == (0, False)
+    first, second = seen.index("first\n"), seen.index("second\n")
+    assert "<quiet>" in seen[first:second]
 
 
 # --- Against a real sandbox daemon --------------------------------------------------------------------------

@@ -170,3 +170,21 @@ def test_stale_running_submissions_are_ended_with_a_message(user, settings):
     assert "worker went away" in stale.message
     assert stale.events.last().type == "result"
     assert fresh.status == Submission.Status.RUNNING
+
+
+def test_an_unreachable_build_queue_is_a_503_with_words_and_the_submission_ends(
+    transactional_db, learner_client, monkeypatch
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("Connection refused")
+
+    monkeypatch.undo()
+    monkeypatch.setattr("sandbox.submissions.catalog_names", lambda: ["busybox:latest"])
+    monkeypatch.setattr("sandbox.tasks.build_submission.apply_async", broker_down)
+    # With no test transaction around it, the commit (and so the enqueue) happens inside the request.
+    response = post(learner_client, {"exercise": None, "files": GOOD})
+    assert response.status_code == 503
+    assert "cannot be reached" in response.json()["error"]
+    submission = Submission.objects.get()
+    assert submission.status == Submission.Status.ERROR
+    assert [event.type for event in submission.events.order_by("seq")] == ["status", "result"]
