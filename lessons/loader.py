@@ -13,6 +13,9 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
+# The checks spec belongs to the grader; it validates its own format without touching Docker.
+from sandbox.grading.spec import spec_problems
+
 from .markdown import render_markdown
 from .models import Exercise, Lesson, Question
 
@@ -187,15 +190,6 @@ def _read_file_tree(folder: Path, problems: _Problems) -> dict[str, str]:
     return files
 
 
-def _spec_problems(spec: dict) -> list[str]:
-    # The checks spec belongs to the grader; it validates its own format without touching Docker.
-    try:
-        from sandbox.grading.spec import spec_problems
-    except ImportError:
-        return []
-    return spec_problems(spec)
-
-
 def _load_exercise(lesson: dict, folder: Path, order: int, problems: _Problems) -> dict | None:
     path = folder / "exercise.yaml"
     if not SLUG_PATTERN.match(folder.name):
@@ -213,7 +207,7 @@ def _load_exercise(lesson: dict, folder: Path, order: int, problems: _Problems) 
     before = len(problems.items)
     title = _require_str(data, "title", path, problems)
     prompt = _require_str(data, "prompt", path, problems)
-    for message in _spec_problems(data):
+    for message in spec_problems(data):
         problems.add(path, message)
     for anchor in _section_refs(data):
         if anchor not in {entry["anchor"] for entry in lesson["toc"]}:

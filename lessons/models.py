@@ -9,6 +9,8 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from sandbox.signals import submission_graded
+
 
 class Lesson(models.Model):
     slug = models.SlugField(unique=True)
@@ -139,6 +141,13 @@ class ExerciseProgress(models.Model):
                 progress.passed_at = progress.last_attempt_at
             progress.save()
         return progress
+
+
+@receiver(submission_graded, dispatch_uid="lessons.record_graded_submission")
+def _record_graded_submission(sender, submission, passed: bool, score: int, **kwargs) -> None:
+    # A graded exercise submission counts as an attempt; the playground (no exercise) does not.
+    if submission.exercise_id is not None:
+        ExerciseProgress.record_attempt(submission.user, submission.exercise, score, passed)
 
 
 # Practice

@@ -1,4 +1,4 @@
-"""The offline base-image catalog (DESIGN.md, "Base image catalog").
+"""The offline base-image catalog (docs/architecture.md, "Sandbox facts").
 
 No registry can be reached, so the images learners may name in FROM are made here from Debian packages:
 
@@ -34,7 +34,8 @@ import docker
 from django.conf import settings
 
 from sandbox import daemons
-from sandbox.daemons import Daemon, SandboxSetupError
+from sandbox.clients import SandboxSetupError, make_client
+from sandbox.daemons import Daemon
 
 SUITE = "bookworm"
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
@@ -135,7 +136,7 @@ class Loaded:
 
 
 def catalog_names() -> list[str]:
-    """Every FROM reference the build runner accepts: the catalog's names and their docker.io forms.
+    """Every FROM reference a build accepts: the catalog's names and their docker.io forms.
 
     `busybox` and `busybox:latest` are the same reference to Docker, so a `:latest` entry also allows the
     bare name.
@@ -516,7 +517,7 @@ def import_rootfs(d: Daemon, root: Path, name: str, changes: list[str]) -> str:
 
 def save_image(d: Daemon, name: str, path: Path) -> str:
     """`docker save` to a file (written under a temporary name first); returns the image id."""
-    client = daemons.client_for(d.docker_host, timeout=600)
+    client = make_client(d.docker_host, timeout=600, ping=False)
     try:
         image = client.images.get(name)
         partial = path.with_suffix(".partial")
@@ -549,7 +550,7 @@ def build_image(d: Daemon, name: str, rebuild: bool) -> Built:
             root = work
         else:
             raise CatalogError(f"There is no recipe for {name!r}; the catalog can make {', '.join(RECIPE_VERSIONS)}.")
-        client = daemons.client_for(d.docker_host)
+        client = make_client(d.docker_host, ping=False)
         try:
             previous = image_id_or_none(client, name)
             import_rootfs(d, root, name, image_changes(name, python_version))
@@ -600,7 +601,7 @@ def load_into(d: Daemon) -> list[Loaded]:
     if settings.CATALOG_REGISTRY_MIRROR:
         return pull_into(d)
     results = []
-    client = daemons.client_for(d.docker_host, timeout=600)
+    client = make_client(d.docker_host, timeout=600, ping=False)
     try:
         for name in settings.CATALOG_IMAGES:
             started = time.monotonic()
@@ -642,7 +643,7 @@ def pull_into(d: Daemon) -> list[Loaded]:
     """Online deployments: pull each catalog image from the registry mirror and tag it with its plain name."""
     mirror = settings.CATALOG_REGISTRY_MIRROR.split("://", 1)[-1].rstrip("/")
     results = []
-    client = daemons.client_for(d.docker_host, timeout=600)
+    client = make_client(d.docker_host, timeout=600, ping=False)
     try:
         for name in settings.CATALOG_IMAGES:
             started = time.monotonic()

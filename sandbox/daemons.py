@@ -1,4 +1,4 @@
-"""The project's own sandbox Docker daemons (DESIGN.md, "Sandbox daemons").
+"""The project's own sandbox Docker daemons (docs/architecture.md, "Sandbox facts").
 
 Each daemon gets its own directory under settings.SANDBOX_ROOT:
 
@@ -17,10 +17,10 @@ Every daemon runs its own containerd. dockerd 20.10 only starts a private contai
 containerd socket exists at /run/containerd/containerd.sock; if one did exist, all daemons would share it.
 Starting containerd ourselves keeps each sandbox separate on every machine.
 
-Limits are written on the cgroup /dockyard-sbN in the memory, pids and cpu hierarchies (cgroup v1), and
-dockerd runs with --cgroup-parent=/dockyard-sbN, so every build step and container of that daemon is bound
-by them. The daemons themselves stay outside that cgroup, so an out-of-memory build kills the build, not
-the daemon.
+Limits are written on the cgroup /dockyard-sbN in the memory, pids and cpu hierarchies (cgroup v1, see
+sandbox/cgroups.py), and dockerd runs with --cgroup-parent=/dockyard-sbN, so every build step and container of
+that daemon is bound by them. The daemons themselves stay outside that cgroup, so an out-of-memory build kills
+the build, not the daemon.
 
 When settings.SANDBOX_DOCKER_HOST is set there is exactly one daemon, run by someone else (for example a
 docker:dind service): start and stop then only check that it answers.
@@ -40,11 +40,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import docker
 from django.conf import settings
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-CPU_PERIOD_US = 100_000
+from .cgroups import require_cgroup_controllers, write_cgroup_limits
+from .clients import SandboxError, SandboxSetupError, make_client
+
 # Binaries are looked up on the system directories only, so a newer docker or runc that happens to come
 # first on PATH (for example in /usr/local/bin) is never mixed with Debian's dockerd.
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -52,10 +52,6 @@ SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_SOCKET_PATH = 107
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 40
-
-
-class SandboxSetupError(Exception):
-    """A sandbox daemon could not be set up, started, reached or stopped. The message says why."""
 
 
 @dataclass(frozen=True)
@@ -172,16 +168,6 @@ def all_docker_hosts() -> list[str]:
     return [d.docker_host for d in all_daemons()]
 
 
-def client_for(docker_host: str, timeout: int = 60) -> docker.DockerClient:
-    """A docker SDK client for one daemon.
-
-    from_env is used (with DOCKER_HOST replaced) so a remote daemon's TLS settings in DOCKER_TLS_VERIFY and
-    DOCKER_CERT_PATH still apply.
-    """
-    environment = dict(os.environ, DOCKER_HOST=docker_host)
-    return docker.from_env(environment=environment, timeout=timeout)
-
-
 # --- Arguments and files (pure functions, unit tested) --------------------------------------------------
 
 
@@ -268,16 +254,6 @@ def in_netns(d: Daemon, args: list[str], nsenter: str = "nsenter") -> list[str]:
     return [nsenter, f"--net=/run/netns/{netns_name(d)}", "--", *args]
 
 
-def cgroup_limits(memory_mb: int, pids: int, cpus: int) -> dict[str, dict[str, str]]:
-    """The cgroup v1 files to write, by controller. Memory plus swap equals memory: no swap."""
-    memory = str(memory_mb * 1024 * 1024)
-    return {
-        "memory": {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory},
-        "pids": {"pids.max": str(pids)},
-        "cpu": {"cpu.cfs_period_us": str(CPU_PERIOD_US), "cpu.cfs_quota_us": str(cpus * CPU_PERIOD_US)},
-    }
-
-
 def check_socket_paths(d: Daemon) -> None:
     """Refuse a SANDBOX_ROOT so long that the daemon's sockets could not be created."""
     for path in (d.socket, Path(f"{d.containerd_socket}.ttrpc")):
@@ -319,75 +295,6 @@ def require_tools() -> dict[str, str]:
         "ip": find_tool("ip", "Install iproute2: apt-get install iproute2"),
         "nsenter": find_tool("nsenter", "Install util-linux: apt-get install util-linux"),
     }
-
-
-def require_cgroup_controllers(cgroup_root: Path = CGROUP_ROOT) -> None:
-    for controller in ("memory", "pids", "cpu"):
-        if not (cgroup_root / controller / "cgroup.procs").exists():
-            raise SandboxSetupError(
-                f"The cgroup v1 '{controller}' hierarchy is missing ({cgroup_root / controller}). The sandbox "
-                "limits need cgroup v1 with the memory, pids and cpu controllers mounted under "
-                f"{cgroup_root}."
-            )
-
-
-# --- cgroups ----------------------------------------------------------------------------------------------
-
-
-def write_cgroup_limits(d: Daemon, cgroup_root: Path = CGROUP_ROOT) -> None:
-    """Create the cgroup /NAME in each controller and write the limits from the settings."""
-    limits = cgroup_limits(settings.SANDBOX_MEMORY_MB, settings.SANDBOX_PIDS, settings.SANDBOX_CPUS)
-    for controller, files in limits.items():
-        directory = cgroup_root / controller / d.name
-        directory.mkdir(exist_ok=True)
-        if controller == "memory":
-            write_memory_limits(directory, files)
-            continue
-        for name, value in files.items():
-            write_cgroup_file(directory / name, value)
-
-
-def write_memory_limits(directory: Path, files: dict[str, str]) -> None:
-    """Write memory and memory+swap limits in an order the kernel accepts.
-
-    The kernel insists that memsw >= memory at every moment, so when raising the limit memsw goes first
-    and when lowering it memory goes first. Writing memsw both before and after covers both cases. The memsw
-    file only exists when swap accounting is on; without it there is no swap to limit.
-    """
-    memory_file = directory / "memory.limit_in_bytes"
-    memsw_file = directory / "memory.memsw.limit_in_bytes"
-    value = files["memory.limit_in_bytes"]
-    if memsw_file.exists():
-        try:
-            write_cgroup_file(memsw_file, files["memory.memsw.limit_in_bytes"])
-        except SandboxSetupError:
-            pass  # Lowering: memsw cannot go below the current memory limit yet; it is written below.
-    write_cgroup_file(memory_file, value)
-    if memsw_file.exists():
-        write_cgroup_file(memsw_file, files["memory.memsw.limit_in_bytes"])
-
-
-def write_cgroup_file(path: Path, value: str) -> None:
-    if not path.exists():
-        raise SandboxSetupError(
-            f"The cgroup file {path} does not exist, so this limit cannot be set. The sandboxes need cgroup v1 "
-            "with the memory, pids and cpu controllers."
-        )
-    try:
-        path.write_text(value)
-    except OSError as error:
-        raise SandboxSetupError(f"Could not write {value} to {path}: {error.strerror}.") from None
-
-
-def read_cgroup_limits(d: Daemon, cgroup_root: Path = CGROUP_ROOT) -> dict[str, str]:
-    """The limit files as they are now, for status and tests; missing files are left out."""
-    found = {}
-    for controller, files in cgroup_limits(1, 1, 1).items():
-        for name in files:
-            path = cgroup_root / controller / d.name / name
-            if path.exists():
-                found[name] = path.read_text().strip()
-    return found
 
 
 # --- Processes --------------------------------------------------------------------------------------------
@@ -454,14 +361,14 @@ def terminate(pid: int | None, marker: str, timeout: float = STOP_TIMEOUT_SECOND
 def wait_gone(pid: int, marker: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reap(pid)
+        collect_child(pid)
         if not pid_alive(pid, marker):
             return True
         time.sleep(0.2)
     return False
 
 
-def reap(pid: int) -> None:
+def collect_child(pid: int) -> None:
     """Collect the exit status if the process is our own child, so it does not linger as a zombie."""
     try:
         os.waitpid(pid, os.WNOHANG)
@@ -531,7 +438,7 @@ def start(d: Daemon) -> None:
     # Others may traverse but not list: the remapped root (uid 100000) must reach data/100000.100000.
     d.root.chmod(0o711)
     with daemon_lock(d):
-        write_cgroup_limits(d)
+        write_cgroup_limits(d.name)
         # Each step below does nothing when its part is already up, so a second start changes nothing.
         ensure_disk(d, tools)
         ensure_netns(d, tools)
@@ -588,14 +495,10 @@ def wait_until_answers(d: Daemon, process: subprocess.Popen | None, timeout: flo
                 f"(see {d.log_file}):\n{log_tail(d.log_file)}"
             )
         try:
-            client = client_for(d.docker_host, timeout=5)
-            try:
-                client.ping()
-                return
-            finally:
-                client.close()
-        except docker.errors.DockerException as error:
-            last_error = str(error)
+            make_client(d.docker_host, timeout=5).close()
+            return
+        except SandboxError as error:
+            last_error = error.message
         if time.monotonic() > deadline:
             break
         time.sleep(0.3)
@@ -608,7 +511,7 @@ def wait_until_answers(d: Daemon, process: subprocess.Popen | None, timeout: flo
 
 def require_userns(d: Daemon) -> None:
     """Refuse a daemon whose containers would run as the host's real root."""
-    client = client_for(d.docker_host)
+    client = make_client(d.docker_host, ping=False)
     try:
         options = client.info().get("SecurityOptions") or []
     finally:
@@ -647,15 +550,14 @@ def status(d: Daemon) -> DaemonStatus:
             usage = shutil.disk_usage(d.data_root)
             result.disk_used_bytes, result.disk_total_bytes = usage.used, usage.total
     try:
-        client = client_for(d.docker_host, timeout=10)
+        client = make_client(d.docker_host, timeout=10)
         try:
-            client.ping()
             result.running = True
             result.images = sorted(tag for image in client.images.list() for tag in image.tags)
         finally:
             client.close()
-    except docker.errors.DockerException as error:
-        result.error = f"does not answer: {error}"
+    except SandboxError as error:
+        result.error = f"does not answer: {error.message}"
     return result
 
 

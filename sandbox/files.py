@@ -139,6 +139,11 @@ def _shown(name: str) -> str:
     return repr(printable)
 
 
+def as_bytes(files: dict[str, bytes] | dict[str, str]) -> dict[str, bytes]:
+    """Files as bytes, whether they came as text (from the browser or the course) or as bytes already."""
+    return {name: data.encode("utf-8") if isinstance(data, str) else data for name, data in files.items()}
+
+
 def write_context(files: dict[str, bytes], directory: str | os.PathLike[str]) -> Path:
     """Write validated files into `directory`, which must be new or empty, and return its path.
 

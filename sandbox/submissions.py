@@ -1,21 +1,21 @@
-"""Accepting a learner's files: validation, rate limits, and queueing the build once the row is saved."""
+"""Accepting a learner's files: validation, the security policy, rate limits, and queueing the build."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from .catalog import catalog_names
-from .events import publish
 from .files import validate_files
 from .models import Submission
 from .policy import check_dockerfile
+from .tasks import build_submission
 
 logger = logging.getLogger(__name__)
+
+QUEUE_UNREACHABLE = "The build queue cannot be reached right now. Your files are kept; please try again in a minute."
 
 
 class RateLimited(Exception):
@@ -26,11 +26,8 @@ class RateLimited(Exception):
         super().__init__(message)
 
 
-ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
-
-
 def check_rate_limits(user) -> None:
-    active = Submission.objects.filter(user=user, status__in=ACTIVE).count()
+    active = Submission.objects.filter(user=user, status__in=Submission.ACTIVE).count()
     per_user = 1 + settings.SUBMISSIONS_QUEUED_PER_USER
     if active >= per_user:
         raise RateLimited(
@@ -45,45 +42,23 @@ def check_rate_limits(user) -> None:
 
 
 def submit(user, exercise, files: dict) -> Submission:
-    """Validate the files, create a queued submission and enqueue its build after the commit."""
+    """Validate the files, create a queued submission and enqueue its build after the commit.
+
+    Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message.
+    """
     validated = validate_files(files)
     check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names())
     with transaction.atomic():
         check_rate_limits(user)
-        submission = Submission.objects.create(user=user, exercise=exercise, files=files)
-        # Stored with the submission, so "queued" is always the first event, before anything a worker sends.
-        publish(submission.pk, "status", status="queued", message="Waiting for a build sandbox…")
-        transaction.on_commit(lambda: enqueue(submission.pk))
+        submission = Submission.queue(user, exercise, files)
+        transaction.on_commit(lambda: enqueue(submission))
     return submission
 
 
-QUEUE_UNREACHABLE = "The build queue cannot be reached right now. Your files are kept; please try again in a minute."
-
-
-def enqueue(submission_id: int) -> None:
+def enqueue(submission: Submission) -> None:
     """Send the build to the workers; if the queue is unreachable, end the submission with a message."""
-    from .tasks import build_submission
-
     try:
-        build_submission.apply_async(args=[submission_id], queue="builds", retry=False)
+        build_submission.apply_async(args=[submission.pk], queue="builds", retry=False)
     except Exception:  # noqa: BLE001 - any broker failure means the same thing to the learner
-        logger.exception("Could not enqueue submission %s", submission_id)
-        end_with_error(submission_id, QUEUE_UNREACHABLE)
-
-
-def end_with_error(submission_id: int, message: str) -> bool:
-    """End an unfinished submission as "could not finish", telling the learner why; False if it had ended."""
-    unfinished = Submission.objects.filter(pk=submission_id).exclude(status__in=Submission.FINISHED)
-    if not unfinished.update(status=Submission.Status.ERROR, message=message, finished_at=timezone.now()):
-        return False
-    publish(submission_id, "result", status="error", score=None, message=message, checks=[])
-    return True
-
-
-def fail_stale_submissions(now=None) -> int:
-    """End submissions stuck in 'running' past the hard time limit (their worker died with them)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
-    stale = Submission.objects.filter(status=Submission.Status.RUNNING, started_at__lt=cutoff)
-    message = "The build stopped without an answer (its worker went away). Please submit again."
-    return sum(end_with_error(pk, message) for pk in list(stale.values_list("pk", flat=True)))
+        logger.exception("Could not enqueue submission %s", submission.pk)
+        submission.fail(QUEUE_UNREACHABLE, reason="queue_unreachable")

@@ -8,15 +8,17 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db.models import F
-from django.utils import timezone
 
-from .events import publish
+from .cleanup import remove_stale_workdirs
+from .daemons import all_docker_hosts
 from .leases import NoDaemonFree, lease_daemon
 from .models import Submission
-from .submissions import end_with_error, fail_stale_submissions
+from .pipeline import SubmissionPipeline, remove_old_leftovers
 
 logger = logging.getLogger(__name__)
+
+TOO_SLOW = "The build took longer than this sandbox allows and was stopped."
+OUR_FAULT = "Something went wrong on our side while building. Your files are saved; please try again."
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
@@ -28,52 +30,27 @@ def build_submission(self, submission_id: int) -> None:
     busy = Submission.objects.filter(user_id=submission.user_id, status=Submission.Status.RUNNING)
     if busy.exclude(pk=submission_id).exists():
         raise self.retry(countdown=2)
-    Submission.objects.filter(pk=submission_id).update(
-        attempts=F("attempts") + 1, status=Submission.Status.RUNNING, started_at=timezone.now()
-    )
-    submission.refresh_from_db()
-    if submission.attempts > settings.SUBMISSION_MAX_ATTEMPTS:
-        end_with_error(submission.pk, "The build was interrupted twice (its worker stopped). Please submit again.")
+    if not submission.start_attempt():
         return
-    if submission.attempts > 1:
-        publish(submission_id, "status", status="running", message="Retrying after an interrupted build…")
     try:
         with lease_daemon() as docker_host:
-            Submission.objects.filter(pk=submission_id).update(docker_host=docker_host)
-            _reap_old_leftovers(docker_host)
-            from .pipeline import SubmissionPipeline
-
+            submission.use_daemon(docker_host)
             SubmissionPipeline(submission, docker_host).run()
     except NoDaemonFree:
-        # Every sandbox is busy: put the submission back in the queue without spending an attempt.
-        Submission.objects.filter(pk=submission_id).update(status=Submission.Status.QUEUED, attempts=F("attempts") - 1)
+        # Every sandbox is busy: back to the queue without spending an attempt.
+        submission.requeue()
         raise self.retry(countdown=3) from None
     except SoftTimeLimitExceeded:
-        end_with_error(submission.pk, "The build took longer than this sandbox allows and was stopped.")
+        submission.fail(TOO_SLOW, reason="timeout")
     except Exception:
         logger.exception("Submission %s failed inside the worker", submission_id)
-        end_with_error(
-            submission.pk, "Something went wrong on our side while building. Your files are saved; please try again."
-        )
-
-
-def _reap_old_leftovers(docker_host: str) -> None:
-    """Remove containers and images that outlived their build, on the daemon this build now holds."""
-    from .runner import SandboxError, reap
-
-    try:
-        reap(docker_host, older_than_seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
-    except SandboxError as error:
-        logger.warning("Could not reap leftovers on %s: %s", docker_host, error.message)
+        submission.fail(OUR_FAULT, reason="internal")
 
 
 @worker_ready.connect
 def clean_up_at_worker_start(**kwargs) -> None:
     """Whatever a dead worker left behind is cleaned up when a worker starts."""
-    from .daemons import all_docker_hosts
-    from .runner import remove_stale_workdirs
-
-    fail_stale_submissions()
+    Submission.fail_stale()
     remove_stale_workdirs(settings.BUILD_HARD_TIME_LIMIT + 60)
     for host in all_docker_hosts():
-        _reap_old_leftovers(host)
+        remove_old_leftovers(host)

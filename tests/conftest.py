@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
+UNIT_REDIS_URL = os.environ.get("DOCKYARD_UNIT_REDIS_URL", "redis://127.0.0.1:6379/6")
+
 
 def make_user(username: str = "learner", password: str = "a-long-Passw0rd!", **extra) -> User:
     return User.objects.create_user(username=username, password=password, **extra)
@@ -54,7 +56,8 @@ def pytest_configure(config):
     """Tests speak plain HTTP to the test client and the live server; production redirects to HTTPS.
 
     This is set once for the whole session because the live server's SecurityMiddleware reads these
-    settings when the server starts, before any per-test fixture could change them.
+    settings when the server starts, before any per-test fixture could change them. The same goes for the
+    test doubles of the services below.
     """
     from django.conf import settings
 
@@ -62,6 +65,15 @@ def pytest_configure(config):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
+    # Test users need no slow password hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests in this process never reach a Redis they did not choose: events go through an in-memory channel
+    # layer, Celery's broker is in memory, and what still reads REDIS_URL (daemon leases) gets the suite's own
+    # database. Integration tests that need the real thing start servers with a Redis URL of their own
+    # (tutorial/livestack.py) or set one explicitly.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CELERY_BROKER_URL = "memory://"
+    settings.REDIS_URL = UNIT_REDIS_URL
 
 
 @pytest.fixture
@@ -72,8 +84,8 @@ def docker_host() -> str:
     daemon that does not answer is a real problem.
     """
 
+    from sandbox.clients import SandboxError, make_client
     from sandbox.daemons import all_docker_hosts
-    from sandbox.runner import SandboxError, make_client
 
     host = os.environ.get("DOCKYARD_TEST_DOCKER_HOST") or all_docker_hosts()[0]
     try:

@@ -38,6 +38,7 @@ class QuietBuild:
 def test_a_line_is_published_when_the_build_goes_quiet_not_when_it_ends(monkeypatch):
     submission = Submission.objects.create(user=make_user(), files={"Dockerfile": "FROM busybox\n"})
     monkeypatch.setattr(pipeline, "BuildEnvironment", QuietBuild)
+    monkeypatch.setattr(pipeline, "remove_old_leftovers", lambda docker_host: None)
     monkeypatch.setattr(pipeline.SubmissionPipeline, "_grade", lambda self, env: {"passed": True, "message": "ok"})
     pipeline.SubmissionPipeline(submission, "unix:///nowhere.sock").run()
     assert QuietBuild.seen_during_build == ["#5 [2/2] RUN echo slow-step-started && sleep 600"]
@@ -46,7 +47,7 @@ def test_a_line_is_published_when_the_build_goes_quiet_not_when_it_ends(monkeypa
 @override_settings(CHANNEL_LAYERS=IN_MEMORY)
 def test_a_flood_of_lines_becomes_a_few_events():
     submission = Submission.objects.create(user=make_user(), files={"Dockerfile": "FROM busybox\n"})
-    batcher = pipeline.LogBatcher(submission.pk, max_bytes=32 * 1024, max_delay=60)
+    batcher = pipeline.LogBatcher(submission, max_bytes=32 * 1024, max_delay=60)
     for n in range(20_000):
         batcher.add(f"line {n:05d} of a very chatty build step")
     batcher.flush()

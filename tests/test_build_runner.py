@@ -1,4 +1,4 @@
-"""sandbox.runner: building and running learners' work in a sandbox daemon.
+"""Building and running learners' work in a sandbox daemon: sandbox/environment.py, buildkit.py and cleanup.py.
 
 The first part needs nothing running: it feeds the build-output reader real BuildKit output recorded from
 the sandbox's Docker 20.10. The tests marked `sandbox` build for real against the daemon named by
@@ -20,34 +20,20 @@ from pathlib import Path
 import docker
 import pytest
 
+from sandbox import buildkit
+from sandbox.buildkit import MAX_LINE_BYTES, TRUNCATED_MARK, BuildStream, run_streaming
+from sandbox.cgroups import DaemonLimits, daemon_limits, leftover_build_pids
+from sandbox.cleanup import LABEL, docker_time, remove_labelled, remove_leftovers, stop_leftover_build
+from sandbox.clients import SandboxError, make_client
 from sandbox.dockerfile import parse_dockerfile
-from sandbox.runner import (
-    LABEL,
-    MAX_LINE_BYTES,
-    TRUNCATED_MARK,
-    BuildEnvironment,
-    DaemonLimits,
-    RunResult,
-    SandboxError,
-    _BuildStream,
-    _classify,
-    _docker_time,
-    _images_used,
-    _run_streaming,
-    daemon_limits,
-    leftover_build_pids,
-    make_client,
-    reap,
-    remove_labelled,
-    stop_leftover_build,
-)
+from sandbox.environment import BuildEnvironment, RunResult, images_used
 
 LIMITS = DaemonLimits(memory_mb=1024, pids=512, cgroup="dockyard-sb0")
 
 
-def feed(text: str, limit: int = 1024 * 1024) -> tuple[_BuildStream, list[str]]:
+def feed(text: str, limit: int = 1024 * 1024) -> tuple[BuildStream, list[str]]:
     received: list[str] = []
-    stream = _BuildStream(received.append, limit)
+    stream = BuildStream(received.append, limit)
     stream.feed(textwrap.dedent(text).lstrip("\n").encode())
     stream.finish()
     return stream, received
@@ -55,7 +41,7 @@ def feed(text: str, limit: int = 1024 * 1024) -> tuple[_BuildStream, list[str]]:
 
 def classify(text: str, returncode: int | None = 1, timed_out: bool = False, image_id: str | None = None):
     stream, _ = feed(text)
-    return _classify(stream.progress, returncode, timed_out, image_id, 1.0, LIMITS)
+    return buildkit.classify(stream.progress, returncode, timed_out, image_id, 1.0, LIMITS)
 
 
 # --- Reading the output, without a daemon -------------------------------------------------------------------
@@ -184,7 +170,7 @@ def test_multi_stage_step_names():
 
 def test_lines_split_across_chunks_are_joined():
     received: list[str] = []
-    stream = _BuildStream(received.append, 1024)
+    stream = BuildStream(received.append, 1024)
     for chunk in (b"#5 0.1 hel", b"lo\n#5 0.2 wor", b"ld\n#5 DO", b"NE 0.3s\n"):
         stream.feed(chunk)
     stream.finish()
@@ -193,7 +179,7 @@ def test_lines_split_across_chunks_are_joined():
 
 def test_a_line_without_an_end_is_cut_into_pieces():
     received: list[str] = []
-    stream = _BuildStream(received.append, 10 * MAX_LINE_BYTES)
+    stream = BuildStream(received.append, 10 * MAX_LINE_BYTES)
     stream.feed(b"y" * (3 * MAX_LINE_BYTES + 5))
     assert [len(line) for line in received] == [MAX_LINE_BYTES] * 3
     stream.finish()
@@ -202,14 +188,14 @@ def test_a_line_without_an_end_is_cut_into_pieces():
 
 def test_invalid_utf8_is_replaced_not_fatal():
     received: list[str] = []
-    stream = _BuildStream(received.append, 1024)
+    stream = BuildStream(received.append, 1024)
     stream.feed(b"#5 0.1 caf\xe9\n")
     assert received == ["#5 0.1 caf\ufffd"]
 
 
 def test_output_past_the_limit_is_dropped_after_one_mark():
     received: list[str] = []
-    stream = _BuildStream(received.append, 1024)
+    stream = BuildStream(received.append, 1024)
     stream.feed(b"#5 [2/2] RUN yes\n")
     for _ in range(1000):
         stream.feed(b"#5 0.1 y\n")
@@ -312,10 +298,10 @@ def test_anything_else_is_build_failed_with_the_last_line():
     assert (reason, message) == ("build_failed", "The build failed: something odd happened")
 
 
-def test_docker_time():
-    assert _docker_time("1970-01-01T00:00:10.500000000Z") == 10.5
-    assert _docker_time("1970-01-01T01:00:10+01:00") == 10
-    assert _docker_time(None) == 0.0
+def testdocker_time():
+    assert docker_time("1970-01-01T00:00:10.500000000Z") == 10.5
+    assert docker_time("1970-01-01T01:00:10+01:00") == 10
+    assert docker_time(None) == 0.0
 
 
 def test_images_used_lists_bases_and_from_images_but_not_stages():
@@ -329,13 +315,13 @@ def test_images_used_lists_bases_and_from_images_but_not_stages():
         "COPY --from=busybox:latest /bin/busybox /busybox\n"
         "FROM build\n"
     )
-    assert _images_used(dockerfile) == ["python:3.11-slim", "debian:bookworm-slim", "busybox:latest"]
+    assert images_used(dockerfile) == ["python:3.11-slim", "debian:bookworm-slim", "busybox:latest"]
 
 
 def test_leftover_build_processes_are_killed_after_the_grace_time(tmp_path, monkeypatch):
     # A fake cgroup tree for a daemon whose socket sits in a folder named like its cgroup; the "RUN step"
     # is a sleep started by this test.
-    monkeypatch.setattr("sandbox.runner.CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr("sandbox.cgroups.CGROUP_ROOT", tmp_path)
     step = tmp_path / "pids" / "dockyard-fake" / "buildkit" / "abc123"
     step.mkdir(parents=True)
     sleeper = subprocess.Popen(["sleep", "300"])
@@ -351,7 +337,7 @@ def test_leftover_build_processes_are_killed_after_the_grace_time(tmp_path, monk
 
 
 def test_no_leftovers_means_nothing_is_killed(tmp_path, monkeypatch):
-    monkeypatch.setattr("sandbox.runner.CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr("sandbox.cgroups.CGROUP_ROOT", tmp_path)
     (tmp_path / "pids" / "dockyard-fake" / "buildkit").mkdir(parents=True)
     assert stop_leftover_build("unix:///nowhere/dockyard-fake/docker.sock", grace=0.3) == 0
 
@@ -372,7 +358,7 @@ def test_an_unreachable_daemon_is_a_sandbox_error():
 def test_a_quiet_pause_in_the_output_is_reported_between_chunks():
     seen: list[str] = []
     command = ["sh", "-c", "echo first; sleep 0.8; echo second"]
-    returncode, timed_out = _run_streaming(
+    returncode, timed_out = run_streaming(
         command, dict(os.environ), 10, lambda chunk: seen.append(chunk.decode()), lambda: seen.append("<quiet>")
     )
     assert (returncode, timed_out) == (0, False)
@@ -445,7 +431,7 @@ def test_a_good_build_streams_every_line_and_succeeds(docker_host, submission_id
         result = env.build({"Dockerfile": dockerfile.encode(), "app.txt": b"hi\n"})
         assert result.ok, result.message
         facts = env.image_facts(result.image_id)
-        run = env.run_container(result.image_id, timeout=20)
+        run = env.run_to_end(result.image_id, timeout=20)
     assert result.reason == "ok" and result.image_id.startswith("sha256:")
     assert result.message.startswith("The image was built in")
     assert any(line.startswith("#") and "[2/3] RUN echo" in line for line in log.lines)
@@ -459,7 +445,7 @@ def test_a_good_build_streams_every_line_and_succeeds(docker_host, submission_id
     assert facts["size"] > 0 and facts["layer_count"] >= 3
     assert [layer["empty_layer"] for layer in facts["layers"][-3:]] == [False, False, True]
     assert facts["layers"][-2]["created_by"].startswith("COPY app.txt /app.txt")
-    assert run == RunResult(exit_code=0, output="hi\n")
+    assert run == RunResult(exit_code=0, stdout="hi\n", stderr="")
 
 
 @pytest.mark.sandbox
@@ -550,7 +536,7 @@ def test_killing_the_worker_cancels_its_build_on_the_daemon(docker_host, tmp_pat
             f"""
             import django
             django.setup()
-            from sandbox.runner import BuildEnvironment
+            from sandbox.environment import BuildEnvironment
             with BuildEnvironment({docker_host!r}, "test-killed-worker-{os.getpid()}", on_log=print) as env:
                 env.build({{"Dockerfile": b"FROM busybox\\nRUN echo spinning; while true; do :; done\\n"}})
             """
@@ -627,7 +613,7 @@ def test_leaving_the_environment_removes_labelled_containers_and_images(docker_h
         result = env.build({"Dockerfile": b"FROM busybox\nRUN echo cache-me > /f\n"})
         assert result.ok, result.message
         env.build({"Dockerfile": b"FROM busybox\nRUN echo cache-me > /f\nRUN true\n"}, tag_suffix="-second")
-        env.run_container(result.image_id, ["sleep", "300"], detach=True)
+        env.start_container(result.image_id, ["sleep", "300"])
         containers, images = labelled(client, submission_id)
         assert len(containers) == 1 and len(images) == 2
         workdir = env.workdir
@@ -643,7 +629,7 @@ def test_leaving_the_environment_removes_labelled_containers_and_images(docker_h
 def test_cleanup_happens_even_when_the_block_fails(docker_host, submission_id, client):
     with pytest.raises(RuntimeError):
         with BuildEnvironment(docker_host, submission_id, on_log=lambda line: None) as env:
-            env.run_container("busybox:latest", ["sleep", "300"], detach=True)
+            env.start_container("busybox:latest", ["sleep", "300"])
             raise RuntimeError("grading crashed")
     assert labelled(client, submission_id) == ([], [])
 
@@ -651,7 +637,7 @@ def test_cleanup_happens_even_when_the_block_fails(docker_host, submission_id, c
 @pytest.mark.sandbox
 def test_containers_have_no_network_and_their_limits(docker_host, submission_id):
     with BuildEnvironment(docker_host, submission_id, on_log=lambda line: None) as env:
-        container = env.run_container("busybox:latest", ["sleep", "300"], detach=True)
+        container = env.start_container("busybox:latest", ["sleep", "300"])
         container.reload()
         host_config = container.attrs["HostConfig"]
         code, output = env.exec(container, ["sh", "-c", "ls /sys/class/net; echo out; echo err >&2; exit 4"])
@@ -664,30 +650,31 @@ def test_containers_have_no_network_and_their_limits(docker_host, submission_id)
 
 
 @pytest.mark.sandbox
-def test_run_container_reports_exit_codes_and_output(docker_host, submission_id):
+def test_run_to_end_reports_exit_codes_and_output(docker_host, submission_id):
     with BuildEnvironment(docker_host, submission_id, on_log=lambda line: None) as env:
-        result = env.run_container(
-            "busybox:latest", ["sh", "-c", "echo $GREETING; exit 7"], environment={"GREETING": "hi"}
+        result = env.run_to_end(
+            "busybox:latest",
+            ["sh", "-c", "echo $GREETING; echo oops >&2; exit 7"],
+            environment={"GREETING": "hi"},
+            replace_entrypoint=True,
         )
-    assert result == RunResult(exit_code=7, output="hi\n")
+    assert result == RunResult(exit_code=7, stdout="hi\n", stderr="oops\n")
 
 
 @pytest.mark.sandbox
-def test_run_container_times_out(docker_host, submission_id, client):
+def test_run_to_end_stops_a_command_that_runs_too_long(docker_host, submission_id, client):
     with BuildEnvironment(docker_host, submission_id, on_log=lambda line: None) as env:
         started = time.monotonic()
-        with pytest.raises(SandboxError) as caught:
-            env.run_container("busybox:latest", ["sleep", "300"], timeout=2)
+        result = env.run_to_end("busybox:latest", ["sleep", "300"], timeout=2)
         assert time.monotonic() - started < 15
         assert labelled(client, submission_id)[0] == []
-    assert caught.value.reason == "timeout"
-    assert caught.value.message == "The command `sleep 300` did not finish within 2 seconds."
+    assert (result.exit_code, result.timed_out) == (None, True)
 
 
 @pytest.mark.sandbox
 def test_exec_times_out_and_the_container_lives_on(docker_host, submission_id):
     with BuildEnvironment(docker_host, submission_id, on_log=lambda line: None) as env:
-        container = env.run_container("busybox:latest", ["sleep", "300"], detach=True)
+        container = env.start_container("busybox:latest", ["sleep", "300"])
         started = time.monotonic()
         with pytest.raises(SandboxError) as caught:
             env.exec(container, ["sh", "-c", "sleep 100 & sleep 200"], timeout=2)
@@ -706,10 +693,10 @@ def test_a_missing_image_is_a_sandbox_error_in_words(docker_host, submission_id)
 
 
 @pytest.mark.sandbox
-def test_reap_spares_young_leftovers_and_removes_by_label(docker_host, submission_id, client):
+def test_removing_leftovers_spares_young_ones_and_removes_by_label(docker_host, submission_id, client):
     container = client.containers.create("busybox:latest", ["true"], labels={LABEL: submission_id}, network_mode="none")
     try:
-        reap(docker_host, older_than_seconds=3600)
+        remove_leftovers(docker_host, older_than_seconds=3600)
         assert labelled(client, submission_id)[0] != []
         removed = remove_labelled(client, f"{LABEL}={submission_id}")
         assert removed == {"containers": 1, "images": 0}

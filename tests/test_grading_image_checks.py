@@ -9,14 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from sandbox.buildkit import BuildResult, StepInfo
+from sandbox.clients import SandboxError
+from sandbox.environment import RunResult
 from sandbox.grading import grade_submission, rebuild, runtime
-from sandbox.grading.containers import CommandResult, Sandbox
+from sandbox.grading.containers import Sandbox
 from sandbox.grading.context import GradingContext
 from sandbox.grading.grader import clean_created_by, own_layers
 from sandbox.grading.image import IMAGE_CHECKS
 from sandbox.grading.rebuild import REBUILD_CHECKS
 from sandbox.grading.runtime import RUNTIME_CHECKS, listening_addresses
-from sandbox.runner import BuildResult, SandboxError, StepInfo
 
 PYTHON_BASE_LAYERS = [{"created_by": "ENV PATH=/usr/local/bin", "size": 0}, {"created_by": "", "size": 149_000_000}]
 
@@ -65,7 +67,7 @@ class FakeSandbox(Sandbox):
     def __init__(self, facts: dict | None = None, **script):
         self.image_facts = {"sha256:image": facts or make_facts(), **script.get("more_facts", {})}
         self.build_results = list(script.get("builds", []))
-        self.run_result = script.get("run_result", CommandResult(0, "", ""))
+        self.run_result = script.get("run_result", RunResult(0, "", ""))
         self.answer = script.get("answer", lambda command: (0, ""))
         self.container = script.get("container") or FakeContainer()
         self.existing = set(script.get("existing", []))
@@ -230,39 +232,39 @@ def test_files_reports_missing_and_unwanted_paths():
 
 
 def test_command_runs_shell_text_with_sh_and_passes_the_environment():
-    sandbox = FakeSandbox(run_result=CommandResult(0, "10001\n", ""))
+    sandbox = FakeSandbox(run_result=RunResult(0, "10001\n", ""))
     outcome = run_check({"type": "command", "run": "id -u", "stdout": "^[1-9][0-9]*$", "env": {"A": "1"}}, sandbox)
     assert outcome.passed
     assert sandbox.calls == [("run", ["/bin/sh", "-c", "id -u"], {"A": "1"}, 30)]
 
 
 def test_command_without_run_uses_the_default_command():
-    sandbox = FakeSandbox(run_result=CommandResult(0, "Hello\n", ""))
+    sandbox = FakeSandbox(run_result=RunResult(0, "Hello\n", ""))
     assert run_check({"type": "command", "stdout": "Hello"}, sandbox).passed
     assert sandbox.calls[0][1] is None
 
 
 def test_command_fails_on_the_wrong_exit_code_with_the_output():
-    sandbox = FakeSandbox(run_result=CommandResult(1, "", "Traceback: boom\n"))
+    sandbox = FakeSandbox(run_result=RunResult(1, "", "Traceback: boom\n"))
     outcome = run_check({"type": "command", "run": ["python", "app.py"]}, sandbox)
     assert outcome.message == "`python app.py` exited with code 1, expected 0; output: Traceback: boom"
 
 
 def test_command_matches_stdout_and_stderr_separately():
-    sandbox = FakeSandbox(run_result=CommandResult(0, "out\n", "Hello\n"))
+    sandbox = FakeSandbox(run_result=RunResult(0, "out\n", "Hello\n"))
     outcome = run_check({"type": "command", "stdout": "Hello"}, sandbox)
     assert outcome.message == "the stdout of the image's default command does not match `Hello`; it was: out"
     assert run_check({"type": "command", "stderr": "Hello"}, sandbox).passed
 
 
 def test_command_that_runs_too_long_fails():
-    sandbox = FakeSandbox(run_result=CommandResult(None, "tick\n", "", timed_out=True))
+    sandbox = FakeSandbox(run_result=RunResult(None, "tick\n", "", timed_out=True))
     outcome = run_check({"type": "command", "run": "sleep 100", "timeout": 2}, sandbox)
     assert outcome.message == "`sleep 100` was still running after 2 s; output: tick"
 
 
 def test_command_reports_a_command_that_cannot_start():
-    sandbox = FakeSandbox(run_result=CommandResult(127, "", "sh: curl: not found\n"))
+    sandbox = FakeSandbox(run_result=RunResult(127, "", "sh: curl: not found\n"))
     assert "could not be started (exit code 127)" in run_check({"type": "command", "run": "curl x"}, sandbox).message
 
 
@@ -594,7 +596,7 @@ def test_a_failed_build_skips_every_later_check_and_counts_them_as_failed():
 def test_a_built_image_is_checked_in_phases_and_reported_in_spec_order():
     base = {"size": 149_000_000, "layers": PYTHON_BASE_LAYERS}
     sandbox = FakeSandbox(
-        builds=[ok_build()], run_result=CommandResult(0, "hi\n", ""), more_facts={"python:3.11-slim": base}
+        builds=[ok_build()], run_result=RunResult(0, "hi\n", ""), more_facts={"python:3.11-slim": base}
     )
     seen = []
     result = grade_submission(exercise_with(CHECKS), {"Dockerfile": DOCKERFILE}, sandbox, on_check=seen.append)

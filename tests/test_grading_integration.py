@@ -18,8 +18,9 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from sandbox.cleanup import LABEL
+from sandbox.environment import BuildEnvironment
 from sandbox.grading import grade_submission
-from sandbox.runner import LABEL, BuildEnvironment
 
 pytestmark = pytest.mark.sandbox
 

@@ -183,7 +183,7 @@ def test_a_signed_in_learners_dockerfile_goes_through_the_sandbox_api_and_its_sc
     # The live server runs in this process: the build queue is replaced by a list, and the test plays the
     # worker by finishing the submission itself.
     enqueued: list[int] = []
-    monkeypatch.setattr("sandbox.submissions.enqueue", enqueued.append)
+    monkeypatch.setattr("sandbox.submissions.enqueue", lambda submission: enqueued.append(submission.pk))
     make_user("ada")
     page.goto("/accounts/login/?next=/practice/")
     page.get_by_label("Username").fill("ada")

@@ -501,7 +501,7 @@ def test_a_signed_in_learners_sandbox_submission_counts_in_the_report_when_finis
 def enqueued(monkeypatch):
     """Record submissions sent to the build queue instead of reaching Celery."""
     sent: list[int] = []
-    monkeypatch.setattr("sandbox.submissions.enqueue", sent.append)
+    monkeypatch.setattr("sandbox.submissions.enqueue", lambda submission: sent.append(submission.pk))
     return sent
 
 

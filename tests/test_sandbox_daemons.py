@@ -21,8 +21,9 @@ from django.conf import settings
 from django.core.management import call_command
 
 from sandbox import catalog, daemons
+from sandbox import cgroups as cgroups_module
 from sandbox.catalog import CatalogError
-from sandbox.daemons import SandboxSetupError
+from sandbox.clients import SandboxError, SandboxSetupError, make_client
 
 
 @pytest.fixture
@@ -161,8 +162,8 @@ def test_limits_come_from_the_settings(sandbox_root, settings, tmp_path):
     settings.SANDBOX_MEMORY_MB, settings.SANDBOX_PIDS, settings.SANDBOX_CPUS = 256, 128, 2
     cgroups = fake_cgroup_tree(tmp_path / "cgroup", "dockyard-sb0")
     d = daemons.daemon(0)
-    daemons.write_cgroup_limits(d, cgroups)
-    assert daemons.read_cgroup_limits(d, cgroups) == {
+    cgroups_module.write_cgroup_limits(d.name, cgroups)
+    assert cgroups_module.read_cgroup_limits(d.name, cgroups) == {
         "memory.limit_in_bytes": str(256 * 1024 * 1024),
         "memory.memsw.limit_in_bytes": str(256 * 1024 * 1024),
         "pids.max": "128",
@@ -174,20 +175,20 @@ def test_limits_come_from_the_settings(sandbox_root, settings, tmp_path):
 def test_a_kernel_without_swap_accounting_still_gets_a_memory_limit(sandbox_root, tmp_path):
     cgroups = fake_cgroup_tree(tmp_path / "cgroup", "dockyard-sb1", memsw=False)
     d = daemons.daemon(1)
-    daemons.write_cgroup_limits(d, cgroups)
-    assert daemons.read_cgroup_limits(d, cgroups)["memory.limit_in_bytes"] == str(1024 * 1024 * 1024)
+    cgroups_module.write_cgroup_limits(d.name, cgroups)
+    assert cgroups_module.read_cgroup_limits(d.name, cgroups)["memory.limit_in_bytes"] == str(1024 * 1024 * 1024)
 
 
 def test_a_missing_limit_file_is_a_clear_error(sandbox_root, tmp_path):
     cgroups = fake_cgroup_tree(tmp_path / "cgroup", "dockyard-sb0")
     (cgroups / "pids" / "dockyard-sb0" / "pids.max").unlink()
     with pytest.raises(SandboxSetupError, match=r"pids\.max does not exist.*cgroup v1"):
-        daemons.write_cgroup_limits(daemons.daemon(0), cgroups)
+        cgroups_module.write_cgroup_limits(daemons.daemon(0).name, cgroups)
 
 
 def test_a_missing_cgroup_hierarchy_is_a_clear_error(tmp_path):
     with pytest.raises(SandboxSetupError, match="cgroup v1 'memory' hierarchy is missing"):
-        daemons.require_cgroup_controllers(tmp_path)
+        cgroups_module.require_cgroup_controllers(tmp_path)
 
 
 # --- Host checks ------------------------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def fake_host(monkeypatch, running: bool) -> list[str]:
     monkeypatch.setattr(daemons, "ensure_netns", lambda d, tools: done.append("netns"))
     monkeypatch.setattr(daemons, "require_cgroup_controllers", lambda: None)
     monkeypatch.setattr(daemons, "check_socket_paths", lambda d: None)
-    monkeypatch.setattr(daemons, "write_cgroup_limits", lambda d: done.append("limits"))
+    monkeypatch.setattr(daemons, "write_cgroup_limits", lambda name: done.append("limits"))
     monkeypatch.setattr(daemons, "is_running", lambda d: running)
     monkeypatch.setattr(daemons, "ensure_disk", lambda d, tools: done.append("disk"))
     monkeypatch.setattr(daemons, "ensure_containerd", lambda d, tools: done.append("containerd"))
@@ -494,7 +495,7 @@ def test_loading_skips_an_image_the_daemon_already_has_and_replaces_an_old_one(
         held={"busybox:latest": "sha256:busy", "python:3.11-slim": "sha256:old"},
         after_load={"python:3.11-slim": "sha256:new"},
     )
-    monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
+    monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
     results = catalog.load_into(daemons.daemon(0))
     assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), ("python:3.11-slim", True)]
     assert images.loaded == ["python_3.11-slim.tar"]
@@ -505,7 +506,7 @@ def test_a_registry_mirror_is_pulled_from_instead_of_building(catalog_cache, san
     settings.CATALOG_REGISTRY_MIRROR = "https://mirror.example:5000/"
     settings.CATALOG_IMAGES = ["busybox:latest", "python:3.11-slim"]
     images = FakeImages(held={"busybox:latest": "sha256:busy"})
-    monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
+    monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
     assert catalog.build_catalog() == []
     results = catalog.load_into(daemons.daemon(0))
     assert images.pulled == ["mirror.example:5000/library/python:3.11-slim"]
@@ -520,11 +521,11 @@ def running_daemons():
     found = daemons.all_daemons()
     for d in found:
         try:
-            client = daemons.client_for(d.docker_host, timeout=10)
-            client.ping()
-            client.close()
-        except docker.errors.DockerException as error:
-            pytest.fail(f"{d.name} at {d.docker_host} does not answer ({error}); run `manage.py sandbox start`.")
+            make_client(d.docker_host, timeout=10).close()
+        except SandboxError as error:
+            pytest.fail(
+                f"{d.name} at {d.docker_host} does not answer ({error.message}); run `manage.py sandbox start`."
+            )
     return found
 
 
@@ -546,7 +547,7 @@ def buildkit_build(d: daemons.Daemon, context: Path, tag: str) -> subprocess.Com
 
 
 def remove_image(d: daemons.Daemon, tag: str) -> None:
-    client = daemons.client_for(d.docker_host)
+    client = make_client(d.docker_host)
     try:
         client.images.remove(tag, force=True)
     except docker.errors.ImageNotFound:
@@ -558,7 +559,7 @@ def remove_image(d: daemons.Daemon, tag: str) -> None:
 @pytest.mark.sandbox
 def test_every_daemon_answers_with_user_namespaces(running_daemons):
     for d in running_daemons:
-        client = daemons.client_for(d.docker_host)
+        client = make_client(d.docker_host)
         try:
             info = client.info()
         finally:
@@ -587,7 +588,7 @@ def test_cgroup_limits_are_written(running_daemons):
     for d in running_daemons:
         if d.remote:
             continue
-        limits = daemons.read_cgroup_limits(d)
+        limits = cgroups_module.read_cgroup_limits(d.name)
         assert limits["memory.limit_in_bytes"] == str(megabytes)
         assert limits.get("memory.memsw.limit_in_bytes", str(megabytes)) == str(megabytes)
         assert limits["pids.max"] == str(settings.SANDBOX_PIDS)
@@ -597,7 +598,7 @@ def test_cgroup_limits_are_written(running_daemons):
 @pytest.mark.sandbox
 def test_the_catalog_is_in_every_daemon(running_daemons):
     for d in running_daemons:
-        client = daemons.client_for(d.docker_host)
+        client = make_client(d.docker_host)
         try:
             for name in settings.CATALOG_IMAGES:
                 image = client.images.get(name)
@@ -612,7 +613,7 @@ def test_the_catalog_is_in_every_daemon(running_daemons):
 
 @pytest.mark.sandbox
 def test_root_in_a_container_is_uid_100000_on_the_host(running_daemons):
-    client = daemons.client_for(running_daemons[0].docker_host)
+    client = make_client(running_daemons[0].docker_host)
     try:
         output = client.containers.run(
             "busybox:latest", ["cat", "/proc/self/uid_map"], network_mode="none", remove=True

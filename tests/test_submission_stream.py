@@ -1,4 +1,4 @@
-"""The event helper and the WebSocket consumer: replay after a sequence number, then live, each once."""
+"""Submission.publish and the WebSocket consumer: replay after a sequence number, then live, each once."""
 
 import pytest
 from channels.auth import AuthMiddlewareStack
@@ -9,7 +9,6 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 
-from sandbox.events import publish
 from sandbox.models import Submission, SubmissionEvent
 from sandbox.routing import websocket_urlpatterns
 
@@ -46,9 +45,9 @@ def test_publish_numbers_events_per_submission(db):
     user = make_user()
     first, second = make_submission(user), make_submission(user)
     with override_settings(CHANNEL_LAYERS=IN_MEMORY):
-        assert publish(first.pk, "status", status="queued")["seq"] == 1
-        assert publish(first.pk, "log", text="#1 building")["seq"] == 2
-        assert publish(second.pk, "status", status="queued")["seq"] == 1
+        assert first.publish("status", status="queued")["seq"] == 1
+        assert first.publish("log", text="#1 building")["seq"] == 2
+        assert second.publish("status", status="queued")["seq"] == 1
     stored = list(SubmissionEvent.objects.filter(submission=first).values_list("seq", "type"))
     assert stored == [(1, "status"), (2, "log")]
 
@@ -56,21 +55,21 @@ def test_publish_numbers_events_per_submission(db):
 def test_publish_refuses_unknown_event_types(db):
     submission = make_submission(make_user())
     with pytest.raises(ValueError):
-        publish(submission.pk, "gossip")
+        submission.publish("gossip")
 
 
 @override_settings(CHANNEL_LAYERS=IN_MEMORY)
 async def test_the_owner_gets_stored_events_then_live_ones():
     user = await database_sync_to_async(make_user)()
     submission = await database_sync_to_async(make_submission)(user)
-    await database_sync_to_async(publish)(submission.pk, "status", status="queued")
-    await database_sync_to_async(publish)(submission.pk, "log", text="line one")
+    await database_sync_to_async(submission.publish)("status", status="queued")
+    await database_sync_to_async(submission.publish)("log", text="line one")
     communicator = connect(user, f"/ws/submissions/{submission.pk}/")
     connected, _ = await communicator.connect()
     assert connected
     replayed = await receive_all(communicator, 2)
     assert [e["seq"] for e in replayed] == [1, 2]
-    await database_sync_to_async(publish)(submission.pk, "log", text="line two")
+    await database_sync_to_async(submission.publish)("log", text="line two")
     live = await communicator.receive_json_from(timeout=3)
     assert live == {"seq": 3, "type": "log", "text": "line two"}
     assert await communicator.receive_nothing(timeout=0.2)
@@ -82,7 +81,7 @@ async def test_a_reconnect_with_its_last_sequence_number_gets_only_the_rest():
     user = await database_sync_to_async(make_user)()
     submission = await database_sync_to_async(make_submission)(user)
     for n in range(5):
-        await database_sync_to_async(publish)(submission.pk, "log", text=f"line {n}")
+        await database_sync_to_async(submission.publish)("log", text=f"line {n}")
     communicator = connect(user, f"/ws/submissions/{submission.pk}/?after=3")
     connected, _ = await communicator.connect()
     assert connected
@@ -97,7 +96,7 @@ async def test_another_learner_is_refused():
     owner = await database_sync_to_async(make_user)("owner")
     other = await database_sync_to_async(make_user)("other")
     submission = await database_sync_to_async(make_submission)(owner)
-    await database_sync_to_async(publish)(submission.pk, "log", text="secret build output")
+    await database_sync_to_async(submission.publish)("log", text="secret build output")
     communicator = connect(other, f"/ws/submissions/{submission.pk}/")
     connected, code = await communicator.connect()
     assert not connected

@@ -19,7 +19,7 @@ GOOD = {"Dockerfile": "FROM busybox:latest\nRUN echo hello\n"}
 def queued(monkeypatch):
     """Record enqueued submission ids instead of sending them to Celery."""
     sent: list[int] = []
-    monkeypatch.setattr("sandbox.submissions.enqueue", sent.append)
+    monkeypatch.setattr("sandbox.submissions.enqueue", lambda submission: sent.append(submission.pk))
     monkeypatch.setattr("sandbox.submissions.catalog_names", lambda: ["busybox:latest", "python:3.11-slim"])
     return sent
 
@@ -48,7 +48,7 @@ def test_a_playground_submission_is_queued_and_enqueued_after_commit(
         response = post(learner_client, {"exercise": None, "files": GOOD})
     assert response.status_code == 202
     body = response.json()
-    assert body == {"id": body["id"], "status": "queued", "events": f"/ws/submissions/{body['id']}/"}
+    assert body == {"id": body["id"], "status": "queued", "events_url": f"/ws/submissions/{body['id']}/"}
     assert queued == [body["id"]]
     submission = Submission.objects.get(pk=body["id"])
     assert submission.exercise is None
@@ -156,14 +156,12 @@ def test_stale_running_submissions_are_ended_with_a_message(user, settings):
 
     from django.utils import timezone
 
-    from sandbox.submissions import fail_stale_submissions
-
     old = timezone.now() - timedelta(seconds=settings.BUILD_HARD_TIME_LIMIT + 120)
     stale = Submission.objects.create(user=user, files=GOOD, status=Submission.Status.RUNNING, started_at=old)
     fresh = Submission.objects.create(
         user=user, files=GOOD, status=Submission.Status.RUNNING, started_at=timezone.now()
     )
-    assert fail_stale_submissions() == 1
+    assert Submission.fail_stale() == 1
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert stale.status == Submission.Status.ERROR

@@ -3,7 +3,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox.runner import remove_stale_workdirs
+from sandbox.cleanup import remove_stale_workdirs
 
 
 def test_old_build_folders_of_dead_workers_are_removed_and_fresh_ones_kept(tmp_path, monkeypatch):

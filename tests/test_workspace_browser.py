@@ -4,7 +4,7 @@ Two servers are used:
 
 * `ui_server`: Daphne (HTTP + WebSockets) on a temporary SQLite file and its own Redis database, with no
   Celery worker. Submissions stay queued, and the test plays the worker's part by publishing events with
-  the project's own `sandbox.events.publish` (stored in that database, sent over Redis). This drives every
+  the project's own `Submission.publish` (stored in that database, sent over Redis). This drives every
   part of the page deterministically: streaming, colours, steps, reconnects, reloads, checks, image, history.
 * `sandbox_stack`: the whole path (Daphne, a Celery worker, Redis and the sandbox daemons), for the tests
   also marked `sandbox`.
@@ -150,7 +150,6 @@ class UiServer:
         code = f"""
 import json
 from django.utils import timezone
-from sandbox.events import publish
 from sandbox.models import Submission
 for event in json.loads({json.dumps(events)!r}):
     kind = event.pop("type")
@@ -160,7 +159,7 @@ for event in json.loads({json.dumps(events)!r}):
         Submission.objects.filter(pk={submission_id}).update(
             status=event["status"], score=event.get("score"), message=event.get("message", ""),
             result=event, finished_at=timezone.now())
-    publish({submission_id}, kind, **event)
+    Submission.objects.get(pk={submission_id}).publish(kind, **event)
 """
         self.django(code)
 

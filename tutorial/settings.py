@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "lessons",
+    "workspace",
     "sandbox",
 ]
 
@@ -157,7 +158,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# Celery (see DESIGN.md, "Reliability").
+# Celery (see docs/architecture.md, "Reliability").
 BUILD_HARD_TIME_LIMIT = env_int("BUILD_HARD_TIME_LIMIT", 900, minimum=60)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -177,7 +178,7 @@ CELERY_TASK_DEFAULT_QUEUE = "builds"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# Sandbox daemons (see DESIGN.md, "Sandbox daemons" and "Limits").
+# Sandbox daemons (see docs/architecture.md, "Sandbox facts" and "Limits").
 SANDBOX_ROOT = Path(env_str("SANDBOX_ROOT", "/var/lib/dockyard/sandboxes"))
 SANDBOX_COUNT = env_int("SANDBOX_COUNT", 2, minimum=1)
 SANDBOX_MEMORY_MB = env_int("SANDBOX_MEMORY_MB", 1024, minimum=128)
@@ -196,7 +197,7 @@ CATALOG_CACHE = Path(env_str("CATALOG_CACHE", str(BASE_DIR / ".cache" / "catalog
 # An online deployment may pull the catalog from a registry mirror instead of building it.
 CATALOG_REGISTRY_MIRROR = env_str("CATALOG_REGISTRY_MIRROR", "")
 
-# Limits (DESIGN.md, "Limits").
+# Limits (docs/architecture.md, "Limits").
 BUILD_TIMEOUT_SECONDS = env_int("BUILD_TIMEOUT_SECONDS", 300, minimum=10)
 CHECK_TIMEOUT_SECONDS = env_int("CHECK_TIMEOUT_SECONDS", 30, minimum=1)
 BUILD_LOG_LIMIT_BYTES = env_int("BUILD_LOG_LIMIT_BYTES", 1024 * 1024, minimum=1024)

@@ -4,7 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("sandbox.urls")),
-    path("", include("sandbox.workspace_urls")),
+    path("", include("workspace.urls")),
     path("", include("lessons.urls")),
 ]

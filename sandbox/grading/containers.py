@@ -1,35 +1,23 @@
-"""The Docker operations the checks need, on top of the runner's BuildEnvironment.
+"""The Docker operations the checks need, on top of sandbox/environment.py's BuildEnvironment.
 
 The checks talk to this small interface only, so unit tests can replace it with a fake. Containers are made
-with the runner's own container options (network none, limits, labels, no-new-privileges), so every
+with the environment's own container options (network none, limits, labels, no-new-privileges), so every
 container a check starts obeys the same rules as any other sandbox container, and the environment removes
 them all when the submission is done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
-import requests.exceptions
 
-from sandbox.runner import BuildEnvironment, BuildResult, SandboxError, translate_docker_errors
+from sandbox.buildkit import BuildResult
+from sandbox.clients import SandboxError, translate_docker_errors
+from sandbox.environment import BuildEnvironment, RunResult
 
-# Output kept from one container for messages and regexes.
-OUTPUT_LIMIT_BYTES = 64 * 1024
 NANOSECONDS = 1_000_000_000
-
-
-@dataclass
-class CommandResult:
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool = False
-    oom_killed: bool = False
 
 
 class Sandbox:
@@ -88,33 +76,11 @@ class Sandbox:
 
     def run(
         self, image: str, command: list[str] | None, environment: dict[str, str] | None, timeout: float
-    ) -> CommandResult:
+    ) -> RunResult:
         """Run a command (or the default one, when None) to its end; stdout and stderr kept apart."""
-        container = self.create(image, command, replace_entrypoint=command is not None, environment=environment)
-        try:
-            with translate_docker_errors("start a container"):
-                container.start()
-            timed_out = not self._wait(container, timeout)
-            state = self.state(container)
-            return CommandResult(
-                exit_code=None if timed_out else int(state.get("ExitCode", -1)),
-                stdout=self._logs(container, stdout=True),
-                stderr=self._logs(container, stderr=True),
-                timed_out=timed_out,
-                oom_killed=bool(state.get("OOMKilled")),
-            )
-        finally:
-            self.remove(container)
-
-    def _wait(self, container, timeout: float) -> bool:
-        """Wait for the container to end; False (and the container killed) when it runs past the timeout."""
-        try:
-            container.wait(timeout=timeout)
-            return True
-        except requests.exceptions.RequestException:
-            with translate_docker_errors("stop a container"):
-                container.kill()
-            return False
+        return self.env.run_to_end(
+            image, command, environment=environment, timeout=timeout, replace_entrypoint=command is not None
+        )
 
     def exec(self, container, command: list[str], timeout: float) -> tuple[int | None, str]:
         """Run a command in a running container: (exit code, output), or (None, why) when it timed out."""
@@ -126,17 +92,10 @@ class Sandbox:
             raise
 
     def state(self, container) -> dict:
-        with translate_docker_errors("inspect a container"):
-            container.reload()
-        return container.attrs.get("State") or {}
+        return self.env.container_state(container)
 
     def logs(self, container) -> str:
-        return self._logs(container, stdout=True, stderr=True)
-
-    def _logs(self, container, stdout: bool = False, stderr: bool = False) -> str:
-        with translate_docker_errors("read a container's output"):
-            data = container.logs(stdout=stdout, stderr=stderr)
-        return data[-OUTPUT_LIMIT_BYTES:].decode("utf-8", "replace")
+        return self.env.container_output(container, stdout=True, stderr=True)
 
     def stop(self, container, timeout: float) -> float:
         """`docker stop -t timeout`; returns how long it took in seconds."""
@@ -146,9 +105,7 @@ class Sandbox:
         return time.monotonic() - started
 
     def remove(self, container) -> None:
-        # Leftovers are removed by label when the environment closes; this only frees memory sooner.
-        with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-            container.remove(force=True, v=True)
+        self.env.remove_container(container)
 
     def paths_exist(self, image: str, paths: list[str]) -> dict[str, bool]:
         """Which paths exist in the image, read from a container that is created but never started."""

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.conf import settings
 
-from sandbox.files import SubmissionRejected, validate_files
-from sandbox.runner import BuildResult, SandboxError
+from sandbox.buildkit import BuildResult
+from sandbox.clients import SandboxError
+from sandbox.files import SubmissionRejected, as_bytes, validate_files
 
 from .containers import Sandbox
 from .context import GradingContext
@@ -30,10 +31,6 @@ logger = logging.getLogger(__name__)
 PLAYGROUND_CHECKS = [{"id": "build", "type": "build", "title": "The image builds"}]
 SKIPPED_MESSAGE = "skipped: the image did not build."
 LATER_CHECKS = {**IMAGE_CHECKS, **RUNTIME_CHECKS, **REBUILD_CHECKS}
-
-
-def as_bytes(files: dict) -> dict[str, bytes]:
-    return {name: data.encode("utf-8") if isinstance(data, str) else data for name, data in files.items()}
 
 
 def build_files(exercise, files: dict) -> dict[str, bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sandbox.catalog import catalog_names
 from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
 from sandbox.files import SubmissionRejected
 from sandbox.policy import check_dockerfile
@@ -37,8 +38,6 @@ def lint_dockerfile(text: str) -> list[dict]:
 
 
 def _policy_findings(text: str) -> list[dict]:
-    from sandbox.catalog import catalog_names
-
     try:
         check_dockerfile(text, catalog_names())
     except SubmissionRejected as error:

@@ -113,7 +113,7 @@ class Workspace {
       this.showSubmitError(answer.error);
       return;
     }
-    this.watch({ id: answer.data.id, events: answer.data.events, attempt: null, created_at: new Date().toISOString() });
+    this.watch({ id: answer.data.id, events_url: answer.data.events_url, attempt: null, created_at: new Date().toISOString() });
     this.refreshHistory();
     // On a narrow screen the build panel is below the editor: bring it into view, keeping focus where it is.
     const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -167,7 +167,7 @@ class Workspace {
     this.lastStatus = "Connecting to the build…";
     this.setBuildState("queued", this.lastStatus);
     this.startElapsed(item.created_at);
-    this.stream = new SubmissionStream(item.events, {
+    this.stream = new SubmissionStream(item.events_url, {
       onEvent: (event) => {
         this.lastEventAt = Date.now();
         this.handle(event, true);

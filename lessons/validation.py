@@ -17,13 +17,13 @@ from pathlib import Path
 import redis
 from django.conf import settings
 
-from lessons.loader import read_course
-from lessons.models import Exercise, Lesson
 from sandbox.daemons import all_docker_hosts
+from sandbox.environment import BuildEnvironment
+from sandbox.grading import grade_submission
 from sandbox.leases import lease_daemon
-from sandbox.runner import BuildEnvironment
 
-from .grader import grade_submission
+from .loader import read_course
+from .models import Exercise, Lesson
 
 logger = logging.getLogger(__name__)
 _counter = itertools.count(1)

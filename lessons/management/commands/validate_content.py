@@ -11,9 +11,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from lessons.loader import ContentError
-from sandbox.grading.cli import cli_docker_host, grade_folder, load_exercises
+from lessons.validation import cli_docker_host, grade_folder, load_exercises
+from sandbox.clients import SandboxError
 from sandbox.leases import NoDaemonFree
-from sandbox.runner import SandboxError
 
 
 def solution_row(result: dict) -> tuple[bool, str]:

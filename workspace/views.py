@@ -1,13 +1,12 @@
-"""The exercise workspace: the page, live lint while typing, and the learner's submission history.
+"""The exercise workspace: the page, live lint while typing, the learner's history, and the submissions API.
 
 Views parse the request, check permissions and call one function. Reading an exercise works anonymously;
 building needs an account (the submissions API refuses anonymous posts). Everything JSON answers errors as
-{"error": "message in words"} so the page can show the message as it is.
+{"error": "message in words"} (see workspace/api.py) so the page can show the message as it is.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -18,8 +17,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from lessons.models import Exercise, ExerciseProgress
+from sandbox.files import SubmissionRejected
+from sandbox.grading import lint_dockerfile
+from sandbox.models import Submission
+from sandbox.submissions import RateLimited, submit
 
-from .models import Submission
+from .api import error, json_body, login_required_json
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +34,6 @@ LINT_BODY_LIMIT_FACTOR = 6
 LINT_UNAVAILABLE = (
     "Live lint is not available on this server right now. Your Dockerfile is still checked when you submit it."
 )
-
-
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
 
 
 # --- The page ---------------------------------------------------------------------------------------------
@@ -106,29 +105,23 @@ def next_exercise(exercise: Exercise) -> Exercise | None:
 def lint(request: HttpRequest) -> JsonResponse:
     limit = settings.SUBMISSION_MAX_FILE_BYTES
     if _content_length(request) > limit * LINT_BODY_LIMIT_FACTOR + 1024:
-        return _error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
-    try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "The request body must be a JSON object.")
-    dockerfile = body.get("dockerfile") if isinstance(body, dict) else None
+        return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
+    body = json_body(request)
+    if body is None:
+        return error(400, "The request body must be a JSON object.")
+    dockerfile = body.get("dockerfile")
     if not isinstance(dockerfile, str):
-        return _error(400, "Send the Dockerfile's text as 'dockerfile'.")
+        return error(400, "Send the Dockerfile's text as 'dockerfile'.")
     if len(dockerfile.encode("utf-8", "surrogatepass")) > limit:
-        return _error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
+        return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
     problems = lint_text(dockerfile)
     if problems is None:
-        return _error(503, LINT_UNAVAILABLE)
+        return error(503, LINT_UNAVAILABLE)
     return JsonResponse({"problems": problems})
 
 
 def lint_text(dockerfile: str) -> list[dict] | None:
     """The linter's problems for a Dockerfile, or None when no linter can answer right now."""
-    try:
-        from .grading import lint_dockerfile
-    except ImportError:
-        # The grading package is optional for the page: without it the editor simply has no live lint.
-        return None
     try:
         return list(lint_dockerfile(dockerfile))
     except Exception:  # noqa: BLE001 - a broken linter must not break typing; submit still grades
@@ -147,32 +140,57 @@ def _content_length(request: HttpRequest) -> int:
 
 
 @require_GET
+@login_required_json("Log in to see your submissions.")
 def history(request: HttpRequest, slug: str) -> JsonResponse:
-    if not request.user.is_authenticated:
-        return _error(401, "Log in to see your submissions.")
     exercise = Exercise.objects.filter(slug=slug).first()
     if exercise is None:
-        return _error(404, f"There is no exercise called '{slug}'.")
+        return error(404, f"There is no exercise called '{slug}'.")
     return JsonResponse({"submissions": learner_history(request.user, exercise)})
 
 
 def learner_history(user, exercise: Exercise, limit: int = HISTORY_LIMIT) -> list[dict]:
     """The learner's own submissions for one exercise, newest first, numbered as attempts from 1."""
-    mine = Submission.objects.filter(user=user, exercise=exercise)
+    mine = Submission.objects.filter(user=user, exercise=exercise).select_related("exercise")
     total = mine.count()
     rows = mine.order_by("-created_at", "-pk")[:limit]
-    return [
-        {
-            "id": row.pk,
-            "attempt": total - index,
-            "status": row.status,
-            "finished": row.is_finished,
-            "score": row.score,
-            "message": row.message,
-            "created_at": row.created_at.isoformat(),
-            "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-            "files": row.files,
-            "events": row.events_path(),
-        }
-        for index, row in enumerate(rows)
-    ]
+    return [{**row.to_dict(), "attempt": total - index} for index, row in enumerate(rows)]
+
+
+# --- Submissions ------------------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required_json("Log in to build Dockerfiles.")
+def create_submission(request: HttpRequest) -> JsonResponse:
+    body = json_body(request)
+    if body is None:
+        return error(400, "The request body must be a JSON object.")
+    exercise = None
+    slug = body.get("exercise")
+    if slug is not None:
+        if not isinstance(slug, str):
+            return error(400, "'exercise' must be an exercise slug or null.")
+        exercise = Exercise.objects.filter(slug=slug).first()
+        if exercise is None:
+            return error(404, f"There is no exercise called '{slug}'.")
+    try:
+        submission = submit(request.user, exercise, body.get("files"))
+    except SubmissionRejected as rejected:
+        return error(400, rejected.message)
+    except RateLimited as limited:
+        return error(429, limited.message)
+    submission.refresh_from_db(fields=["status", "message"])
+    if submission.status == Submission.Status.ERROR:
+        return error(503, submission.message)
+    return JsonResponse(
+        {"id": submission.pk, "status": submission.status, "events_url": submission.events_path()}, status=202
+    )
+
+
+@require_GET
+def submission_detail(request: HttpRequest, pk: int) -> JsonResponse:
+    submission = get_object_or_404(Submission.objects.select_related("exercise"), pk=pk)
+    if not submission.can_be_seen_by(request.user):
+        # The same answer as a missing submission, so ids of other learners' work reveal nothing.
+        return error(404, "There is no such submission.")
+    return JsonResponse(submission.to_dict(with_events=True))

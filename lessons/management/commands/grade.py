@@ -8,9 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from lessons.loader import ContentError
-from sandbox.grading.cli import cli_docker_host, grade_folder, load_exercises, read_folder
+from lessons.validation import cli_docker_host, grade_folder, load_exercises, read_folder
+from sandbox.clients import SandboxError
 from sandbox.leases import NoDaemonFree
-from sandbox.runner import SandboxError
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}
 

@@ -1,0 +1,80 @@
+"""Docker SDK clients for the sandbox daemons, and the one exception every Docker failure becomes.
+
+Every module that talks to a daemon through the SDK gets its client from `make_client` and wraps its calls in
+`translate_docker_errors`, so a learner never sees a raw Docker API error: they see a `SandboxError` whose
+message says what could not be done, in words. Setting a daemon up (starting it, writing its limits, loading
+the catalog) fails with a `SandboxSetupError` instead, whose message is for the operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker
+import docker.errors
+import requests.exceptions
+
+logger = logging.getLogger(__name__)
+
+API_TIMEOUT_SECONDS = 60
+PING_TIMEOUT_SECONDS = 10
+UNAVAILABLE_MESSAGE = "The build sandbox is not answering; try again in a minute."
+
+
+class SandboxSetupError(Exception):
+    """A sandbox daemon could not be set up, started, reached or stopped. The message, for the operator, says why."""
+
+
+class SandboxError(Exception):
+    """Docker work that could not be done. `reason` is a short code, `message` is for the learner."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def make_client(docker_host: str, timeout: float = API_TIMEOUT_SECONDS, ping: bool = True) -> docker.DockerClient:
+    """A docker SDK client for one sandbox daemon. Raises SandboxError when it cannot be reached.
+
+    The client is made from the environment with DOCKER_HOST replaced, so a remote daemon's TLS settings in
+    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH still apply. ping=False skips the round trip to the daemon.
+    """
+    environment = dict(os.environ, DOCKER_HOST=docker_host)
+    try:
+        client = docker.from_env(environment=environment, timeout=min(timeout, PING_TIMEOUT_SECONDS))
+        if ping:
+            client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        logger.warning("Sandbox daemon %s is not answering: %s", docker_host, error)
+        raise SandboxError("daemon_unavailable", UNAVAILABLE_MESSAGE) from None
+    client.api.timeout = timeout
+    return client
+
+
+@contextmanager
+def translate_docker_errors(action: str) -> Iterator[None]:
+    """Turn docker SDK and connection errors into SandboxErrors with words (`action` says what failed)."""
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        raise as_sandbox_error(error, action) from None
+
+
+def as_sandbox_error(error: Exception, action: str) -> SandboxError:
+    """The SandboxError that says, in words, why `action` failed with this docker SDK error."""
+    logger.info("Docker call failed (%s): %r", action, error)
+    # Over a unix socket a read timeout arrives as a ConnectionError that says "Read timed out".
+    if isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error).lower():
+        return SandboxError("timeout", f"The sandbox took too long to {action}.")
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return SandboxError("daemon_unavailable", UNAVAILABLE_MESSAGE)
+    if isinstance(error, docker.errors.NotFound):
+        return SandboxError("not_found", f"Could not {action}: it no longer exists in the sandbox.")
+    if isinstance(error, docker.errors.APIError):
+        explanation = str(error.explanation or error)[:300]
+        return SandboxError("docker_error", f"The sandbox could not {action}: {explanation}")
+    return SandboxError("docker_error", f"The sandbox could not {action}.")

@@ -1,0 +1,511 @@
+"""One submission's Docker work on one sandbox daemon: `BuildEnvironment`, a context manager.
+
+Modelled on Read the Docs' DockerBuildEnvironment:
+
+    with BuildEnvironment(docker_host, submission.pk, on_log=publish_line) as env:
+        result = env.build(files)
+        if result.ok:
+            facts = env.image_facts(result.image_id)
+            run = env.run_to_end(result.image_id, ["python", "-V"], timeout=30)
+
+Builds go through the BuildKit-capable docker CLI as a subprocess (sandbox/buildkit.py; the Python SDK cannot
+drive BuildKit); everything else uses the docker SDK. Leaving the block removes every container and image
+labelled with the submission id, whatever happened inside it. Docker failures become `SandboxError`s whose
+message a learner can read; a failed build is not an exception but a `BuildResult` with a reason and a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from django.conf import settings
+from docker.models.containers import Container
+from docker.types import LogConfig
+
+from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
+from .catalog import catalog_names
+from .cgroups import daemon_limits
+from .cleanup import LABEL, kill_container_process_tree, remove_labelled, stop_leftover_build
+from .clients import UNAVAILABLE_MESSAGE, SandboxError, as_sandbox_error, make_client, translate_docker_errors
+from .dockerfile import Dockerfile, DockerfileSyntaxError, parse_dockerfile
+from .files import SubmissionRejected, as_bytes, write_context
+from .policy import check_dockerfile, parse_mount
+
+# Output kept from one command run in a container, for messages and regexes. A container's whole log is
+# capped at 1 MiB by its log options (see _container_options).
+COMMAND_OUTPUT_LIMIT_BYTES = 64 * 1024
+# Each container gets its own limits, well inside the daemon's cgroup limits.
+CONTAINER_MEMORY_MB = 512
+CONTAINER_PIDS = 256
+# With it, the kernel kills the build CLI when the worker dies (see _build_command).
+SETPRIV = "/usr/bin/setpriv"
+
+
+@dataclass
+class RunResult:
+    """A command that ran in a fresh container: its exit code (None when it timed out) and its output."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    oom_killed: bool = False
+
+
+class BuildEnvironment:
+    """One submission's Docker work on one sandbox daemon. Use it as a context manager.
+
+    on_log receives each line of build output as it comes, without its newline, raw (BuildKit's plain
+    progress; escape it before showing it). After BUILD_LOG_LIMIT_BYTES it receives "[output truncated]"
+    once and nothing more from that build.
+    """
+
+    def __init__(
+        self,
+        docker_host: str,
+        submission_id: int | str,
+        on_log: Callable[[str], None],
+        on_quiet: Callable[[], None] | None = None,
+    ) -> None:
+        self.docker_host = docker_host
+        self.submission_id = str(submission_id)
+        self.on_log = on_log
+        # Called when the build has printed nothing for a moment, so a caller that batches lines can send
+        # what it holds instead of keeping the last lines of a slow step back until the next output.
+        self.on_quiet = on_quiet
+        self.client: docker.DockerClient | None = None
+        self.workdir: Path | None = None
+        self.builds = 0
+
+    def __enter__(self) -> BuildEnvironment:
+        self.client = make_client(self.docker_host)
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"dockyard-sub-{slug(self.submission_id)}-"))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self.client is not None:
+                remove_labelled(self.client, f"{LABEL}={self.submission_id}")
+        finally:
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.client is not None:
+                self.client.close()
+
+    @property
+    def label(self) -> dict[str, str]:
+        return {LABEL: self.submission_id}
+
+    # --- Building ---------------------------------------------------------------------------------------
+
+    def build(self, files: dict[str, bytes], tag_suffix: str = "") -> BuildResult:
+        """Build the files (which must contain a Dockerfile) with BuildKit, streaming output to on_log."""
+        started = time.monotonic()
+        refused = self._refuse_before_build(files)
+        if refused is not None:
+            return refused
+        self.builds += 1
+        build_dir = self._workdir() / f"build-{self.builds}"
+        build_dir.mkdir()
+        try:
+            try:
+                context = write_context(as_bytes(files), build_dir / "context")
+            except SubmissionRejected as error:
+                return BuildResult(False, "refused", error.message)
+            iidfile = build_dir / "image-id"
+            command = self._build_command(context, iidfile, tag_suffix)
+            stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
+            timeout = settings.BUILD_TIMEOUT_SECONDS
+            returncode, timed_out = run_streaming(
+                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet
+            )
+            stream.finish()
+            if timed_out:
+                stop_leftover_build(self.docker_host)
+            image_id = iidfile.read_text().strip() if iidfile.exists() else None
+        finally:
+            shutil.rmtree(build_dir, ignore_errors=True)
+        duration = time.monotonic() - started
+        result = build_result(stream, returncode, timed_out, image_id, duration, daemon_limits(self.docker_host))
+        # A daemon that dies mid-build leaves the 20.10 CLI saying only that it got no image ID.
+        if result.reason == "build_failed" and not self._answers():
+            result.reason, result.message = "daemon_unavailable", UNAVAILABLE_MESSAGE
+        return result
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self._client().ping())
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return False
+
+    def _refuse_before_build(self, files: dict[str, bytes]) -> BuildResult | None:
+        # The security rules are checked here too, so no caller can build a Dockerfile that skipped them.
+        text = as_bytes(files).get("Dockerfile", b"").decode("utf-8", errors="replace")
+        try:
+            check_dockerfile(text, catalog_names())
+        except SubmissionRejected as error:
+            return BuildResult(False, "refused", error.message)
+        missing = self._missing_base_images(text)
+        if missing:
+            return BuildResult(
+                False,
+                "base_image_missing",
+                f"The base image {missing} is not loaded in this sandbox. This is a problem on our side, not "
+                "in your Dockerfile; please tell your instructor.",
+            )
+        return None
+
+    def _missing_base_images(self, text: str) -> str | None:
+        # An image the daemon does not have would make BuildKit try a registry, and the sandbox has no
+        # network: find that out here and say so plainly instead.
+        try:
+            dockerfile = parse_dockerfile(text)
+        except DockerfileSyntaxError:
+            return None
+        return next((name for name in images_used(dockerfile) if not self._has_image(name)), None)
+
+    def _has_image(self, name: str) -> bool:
+        with translate_docker_errors(f"look up the image {name}"):
+            try:
+                self._client().images.get(name)
+            except docker.errors.ImageNotFound:
+                return False
+        return True
+
+    def _build_command(self, context: Path, iidfile: Path, tag_suffix: str) -> list[str]:
+        command = [
+            settings.DOCKER_CLI,
+            "--host",
+            self.docker_host,
+            "build",
+            "--network",
+            "none",
+            "--progress=plain",
+            "--label",
+            f"{LABEL}={self.submission_id}",
+            "--tag",
+            image_tag(self.submission_id, tag_suffix),
+            "--iidfile",
+            str(iidfile),
+            str(context),
+        ]
+        # If the worker dies (for example Celery's hard time limit kills it), the kernel kills the CLI too,
+        # which cancels the build on the daemon instead of leaving it running there.
+        if os.path.exists(SETPRIV):
+            command = [SETPRIV, "--pdeathsig", "KILL", "--", *command]
+        return command
+
+    def _cli_env(self, build_dir: Path) -> dict[str, str]:
+        # A private HOME and DOCKER_CONFIG keep the host's docker configuration (contexts, credential
+        # helpers, a default host) out of the build. TLS settings for a remote daemon are passed on.
+        config = build_dir / "docker-config"
+        config.mkdir()
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(build_dir),
+            "DOCKER_CONFIG": str(config),
+            "DOCKER_BUILDKIT": "1",
+            "DOCKER_HOST": self.docker_host,
+            "LANG": "C.UTF-8",
+        }
+        for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
+        return env
+
+    # --- Images and containers --------------------------------------------------------------------------
+
+    def image_facts(self, image: str) -> dict[str, Any]:
+        """Size, layers and configuration of an image, for grading and for showing the learner.
+
+        `layers` runs from the base image's layers to the last instruction. `empty_layer` is True for
+        history entries that add no filesystem layer (ENV, CMD, ...); the daemon's history API does not
+        say so directly, so it is inferred from the size and the instruction. `layer_count` is the exact
+        number of filesystem layers.
+        """
+        with translate_docker_errors(f"inspect the image {image}"):
+            found = self._client().images.get(image)
+            history = found.history()
+        attrs = found.attrs
+        config = attrs.get("Config") or {}
+        layers = [layer_fact(entry) for entry in reversed(history)]
+        return {
+            "id": found.id,
+            "size": attrs.get("Size", 0),
+            "layer_count": len((attrs.get("RootFS") or {}).get("Layers") or []),
+            "layers": layers,
+            "config": {
+                "user": config.get("User") or "",
+                "exposed_ports": sorted((config.get("ExposedPorts") or {}).keys()),
+                "env": env_dict(config.get("Env") or []),
+                "workdir": config.get("WorkingDir") or "",
+                "cmd": config.get("Cmd"),
+                "entrypoint": config.get("Entrypoint"),
+                "healthcheck": config.get("Healthcheck"),
+                "labels": config.get("Labels") or {},
+            },
+        }
+
+    def start_container(
+        self, image: str, command: list[str] | str | None = None, *, environment: dict[str, str] | None = None
+    ) -> Container:
+        """Start `command` (or the image's default) in a new container; it is removed when the environment is left."""
+        container = self.create_container(image, command, environment=environment)
+        with translate_docker_errors(f"start a container from {image[:19]}"):
+            container.start()
+        return container
+
+    def run_to_end(
+        self,
+        image: str,
+        command: list[str] | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        timeout: float | None = None,
+        replace_entrypoint: bool = False,
+    ) -> RunResult:
+        """Run a command (or the image's default) in a new container to its end; stdout and stderr kept apart.
+
+        A command still running after `timeout` seconds is killed and reported with timed_out=True. The
+        container is removed afterwards.
+        """
+        timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
+        container = self.create_container(
+            image, command, environment=environment, entrypoint=[""] if replace_entrypoint else None
+        )
+        try:
+            with translate_docker_errors("start a container"):
+                container.start()
+            timed_out = not self._wait(container, timeout)
+            state = self.container_state(container)
+            return RunResult(
+                exit_code=None if timed_out else int(state.get("ExitCode", -1)),
+                stdout=self.container_output(container, stdout=True),
+                stderr=self.container_output(container, stderr=True),
+                timed_out=timed_out,
+                oom_killed=bool(state.get("OOMKilled")),
+            )
+        finally:
+            self.remove_container(container)
+
+    def create_container(
+        self,
+        image: str,
+        command: list[str] | str | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        entrypoint: list[str] | None = None,
+        healthcheck: dict[str, Any] | None = None,
+    ) -> Container:
+        """Create (not start) a container with no network, the per-container limits and this submission's label.
+
+        entrypoint=[""] runs `command` exactly as given, like `docker run --entrypoint ""`; healthcheck
+        overrides parts of the image's HEALTHCHECK (the daemon keeps the rest).
+        """
+        options = self._container_options(environment)
+        if entrypoint is not None:
+            options["entrypoint"] = entrypoint
+        if healthcheck is not None:
+            options["healthcheck"] = healthcheck
+        with translate_docker_errors(f"create a container from {image[:19]}"):
+            return self._client().containers.create(image, command, **options)
+
+    def _container_options(self, environment: dict[str, str] | None) -> dict[str, Any]:
+        memory = f"{CONTAINER_MEMORY_MB}m"
+        return {
+            "environment": environment or {},
+            "labels": self.label,
+            "network_mode": "none",
+            "privileged": False,
+            "mem_limit": memory,
+            "memswap_limit": memory,
+            "pids_limit": CONTAINER_PIDS,
+            "security_opt": ["no-new-privileges"],
+            # A chatty container could otherwise fill the sandbox's disk with its log.
+            "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        }
+
+    def _wait(self, container: Container, timeout: float) -> bool:
+        """Wait for the container to end; False (and the container killed) when it runs past the timeout."""
+        try:
+            container.wait(timeout=timeout)
+            return True
+        except requests.exceptions.RequestException:
+            with translate_docker_errors("stop a container"):
+                container.kill()
+            return False
+
+    def container_state(self, container: Container) -> dict[str, Any]:
+        with translate_docker_errors("inspect a container"):
+            container.reload()
+        return container.attrs.get("State") or {}
+
+    def container_output(self, container: Container, stdout: bool = False, stderr: bool = False) -> str:
+        """The end of a container's output (at most COMMAND_OUTPUT_LIMIT_BYTES), stdout, stderr or both."""
+        with translate_docker_errors("read a container's output"):
+            data = container.logs(stdout=stdout, stderr=stderr)
+        return data[-COMMAND_OUTPUT_LIMIT_BYTES:].decode("utf-8", "replace")
+
+    def remove_container(self, container: Container) -> None:
+        # Leftovers are removed by label when the environment closes; this only frees resources sooner.
+        with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+            container.remove(force=True, v=True)
+
+    def exec(self, container: Container, cmd: list[str] | str, timeout: float | None = None) -> tuple[int, str]:
+        """Run `cmd` inside a running container and return (exit code, output).
+
+        Raises SandboxError("timeout", ...) when it runs longer than `timeout` seconds; the command's
+        processes are killed then (or, on a daemon that is not on this machine, the container is stopped).
+        """
+        timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
+        # The stream is read with its own client, whose socket timeout outlasts the command's time limit.
+        client = make_client(self.docker_host, timeout=timeout + 10, ping=False)
+        try:
+            with translate_docker_errors("run a command in the container"):
+                exec_id = client.api.exec_create(container.id, cmd, stdout=True, stderr=True)["Id"]
+                reader = ExecReader(client.api.exec_start(exec_id, stream=True))
+            thread = threading.Thread(target=reader.run, daemon=True)
+            thread.start()
+            thread.join(timeout)
+            if thread.is_alive():
+                self._stop_exec(client, container, exec_id)
+                thread.join(5)
+                raise SandboxError(
+                    "timeout", f"The command {shown_command(cmd)} did not finish within {timeout:g} seconds."
+                )
+            if reader.error is not None:
+                raise as_sandbox_error(reader.error, "read a command's output")
+            with translate_docker_errors("read a command's exit code"):
+                exit_code = client.api.exec_inspect(exec_id)["ExitCode"]
+            return int(exit_code if exit_code is not None else -1), reader.text()
+        finally:
+            client.close()
+
+    def _stop_exec(self, client: docker.DockerClient, container: Container, exec_id: str) -> None:
+        with translate_docker_errors("stop a command"):
+            pid = client.api.exec_inspect(exec_id).get("Pid") or 0
+        if pid and kill_container_process_tree(pid, container.id):
+            return
+        # The process is not on this machine (a remote daemon): stopping the container is the only way.
+        with translate_docker_errors("stop a container"):
+            container.kill()
+
+    def _client(self) -> docker.DockerClient:
+        if self.client is None:
+            raise RuntimeError("BuildEnvironment must be used in a `with` block.")
+        return self.client
+
+    def _workdir(self) -> Path:
+        if self.workdir is None:
+            raise RuntimeError("BuildEnvironment must be used in a `with` block.")
+        return self.workdir
+
+
+# --- Small helpers ----------------------------------------------------------------------------------------
+
+
+class ExecReader:
+    """Reads an exec's output stream on a thread, keeping at most COMMAND_OUTPUT_LIMIT_BYTES."""
+
+    def __init__(self, stream: Iterator[bytes]) -> None:
+        self.stream = stream
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            for chunk in self.stream:
+                self._keep(chunk)
+        except Exception as error:  # noqa: BLE001 - handed to the calling thread
+            self.error = error
+
+    def _keep(self, chunk: bytes) -> None:
+        room = COMMAND_OUTPUT_LIMIT_BYTES - self.size
+        if room <= 0:
+            self.truncated = True
+            return
+        self.chunks.append(chunk[:room])
+        self.size += min(len(chunk), room)
+        self.truncated = self.truncated or len(chunk) > room
+
+    def text(self) -> str:
+        text = b"".join(self.chunks).decode("utf-8", errors="replace")
+        return text + ("\n" + TRUNCATED_MARK if self.truncated else "")
+
+
+def images_used(dockerfile: Dockerfile) -> list[str]:
+    """The images a Dockerfile takes from the daemon: FROM bases, and COPY --from or mount from= images.
+
+    Earlier stages, stage numbers and `scratch` are not images.
+    """
+    wanted: list[tuple[str, int]] = [(stage.base, stage.index) for stage in dockerfile.stages]
+    for instruction in dockerfile.instructions:
+        sources = instruction.flag_values("from") if instruction.keyword == "COPY" else []
+        sources += [parse_mount(mount).get("from", "") for mount in instruction.flag_values("mount")]
+        wanted += [(source, instruction.stage) for source in sources if source]
+    images = []
+    for word, stage_index in wanted:
+        name = dockerfile.resolve(word)
+        earlier = dockerfile.stage_named(name or "")
+        if not name or name.lower() == "scratch" or (earlier is not None and earlier.index < stage_index):
+            continue
+        if name.isdigit() and int(name) < stage_index:
+            continue
+        if name not in images:
+            images.append(name)
+    return images
+
+
+def layer_fact(entry: dict[str, Any]) -> dict[str, Any]:
+    created_by = entry.get("CreatedBy") or ""
+    size = int(entry.get("Size") or 0)
+    return {"created_by": created_by, "size": size, "empty_layer": size == 0 and not changes_files(created_by)}
+
+
+def changes_files(created_by: str) -> bool:
+    # BuildKit writes `RUN /bin/sh -c ... # buildkit`, `COPY a b # buildkit`, `ENV A=1`; the classic
+    # builder writes `/bin/sh -c #(nop)  ENV A=1` for metadata and `/bin/sh -c apt-get ...` for RUN.
+    # RUN, COPY, ADD and WORKDIR always add a layer with BuildKit, even an empty one.
+    text = created_by.strip()
+    if text.startswith("/bin/sh -c #(nop)"):
+        text = text.removeprefix("/bin/sh -c #(nop)").strip()
+    elif text.startswith("/bin/sh -c") or text.startswith("|"):
+        return True
+    keyword = text.split(" ", 1)[0].upper()
+    return keyword in ("RUN", "COPY", "ADD", "WORKDIR")
+
+
+def env_dict(entries: list[str]) -> dict[str, str]:
+    return dict(entry.split("=", 1) if "=" in entry else (entry, "") for entry in entries)
+
+
+def shown_command(command: list[str] | str | None) -> str:
+    if command is None:
+        return "(the image's default command)"
+    text = command if isinstance(command, str) else " ".join(command)
+    return f"`{text[:200]}`"
+
+
+def slug(text: str) -> str:
+    # Docker repository names allow lower-case letters and digits separated by single dashes.
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def image_tag(submission_id: int | str, suffix: str = "") -> str:
+    """The image name a submission's build gets: `dockyard/sub-<id><suffix>`, made a valid reference."""
+    return f"dockyard/sub-{slug(f'{submission_id}{suffix}')}"
