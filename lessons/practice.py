@@ -30,8 +30,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from practice.models import Card, MockInterview, PracticeAttempt
+
 from .markdown import render_markdown
-from .models import Card, Exercise, Lesson, MockInterview, PracticeAttempt, Question
+from .models import Exercise, Lesson, Question
 
 # --------------------------------------------------------------------------------------------------------
 # Limits and settings

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from practice.models import MockInterview
+
 from . import practice
-from .models import MockInterview
 from .practice import BadAnswer, PracticeError, TimeUp
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from lessons.models import MockInterview
+from practice.models import MockInterview
 
 from .browser import ARTIFACTS, open_page
 from .practice_helpers import build_practice_course

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.contrib.sessions.backends.db import SessionStore as DjangoSession
 
-from lessons.models import Card, PracticeAttempt
 from lessons.practice import (
     AccountStore,
     CardState,
@@ -18,6 +17,7 @@ from lessons.practice import (
     review_flashcard,
     schedule,
 )
+from practice.models import Card, PracticeAttempt
 
 from .conftest import make_user
 from .practice_helpers import build_practice_course, question

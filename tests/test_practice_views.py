@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from lessons.models import Card, MockInterview, PracticeAttempt
 from lessons.practice import SESSION_KEY, inline_html, order_tokens
+from practice.models import Card, MockInterview, PracticeAttempt
 
 from .conftest import make_user
 from .practice_helpers import build_practice_course, question

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "lessons",
+    "practice",
     "sandbox",
 ]
 
