@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
@@ -9,5 +9,4 @@ urlpatterns = [
     path("lessons/<slug:slug>/done/", views.lesson_done, name="lesson_done"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/profile/", views.profile, name="profile"),
-    path("practice/", include("lessons.practice_urls")),
 ]

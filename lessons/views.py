@@ -5,9 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from practice.stats import practice_stats
+from practice.stores import AccountStore
+
 from .forms import SignUpForm
 from .models import Lesson, LessonProgress
-from .practice import AccountStore, practice_stats
 from .progress import course_progress
 
 

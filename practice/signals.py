@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from lessons.practice import merge_session_into_account
+from .stores import merge_session_into_account
 
 
 @receiver(user_logged_in, dispatch_uid="practice.merge_session_on_login")

@@ -1,15 +1,16 @@
 """Practice pages over HTTP: quiz flow, flashcards, mock interviews, tampering, and merging on log-in."""
 
 import re
-import sys
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from lessons.practice import SESSION_KEY, inline_html, order_tokens
+from practice import challenge
+from practice.answers import inline_html, order_tokens
 from practice.models import Card, MockInterview, PracticeAttempt
+from practice.stores import SESSION_KEY
 
 from .conftest import make_user
 from .practice_helpers import build_practice_course, question
@@ -461,11 +462,16 @@ def test_an_anonymous_mock_ends_in_a_report_of_strengths_and_weak_topics(client,
 def test_an_anonymous_dockerfile_is_left_ungraded_with_a_clear_message_when_static_checks_are_missing(
     client, course, monkeypatch
 ):
-    monkeypatch.setitem(sys.modules, "sandbox.grading", None)  # as if the grader were not installed
+    def grader_missing(text: str) -> list[dict]:
+        raise RuntimeError("the grader is not installed")
+
+    monkeypatch.setattr(challenge, "lint_dockerfile", grader_missing)
     mock = start_mock(client)
     answer_all_mock_questions(client, mock, right=set())
     client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"dockerfile": "FROM busybox\n"})
     report = client.get(reverse("practice_mock_report", args=[mock.public_id])).content.decode()
+    assert "The static checks could not run: the grader is not installed" in report
+    assert 'data-testid="challenge-score">—<' in report
     assert "Sign up to have your Dockerfile built and run in the sandbox." in report
     assert 'data-testid="overall-score">0%' in report
 

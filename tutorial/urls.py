@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("sandbox.urls")),
     path("", include("sandbox.workspace_urls")),
     path("", include("lessons.urls")),
+    path("practice/", include("practice.urls")),
 ]
