@@ -188,7 +188,9 @@ def _read_file_tree(folder: Path, problems: _Problems) -> dict[str, str]:
 
 
 def _spec_problems(spec: dict) -> list[str]:
-    # The checks spec belongs to the grader; it validates its own format without touching Docker.
+    # The checks spec belongs to the grader; it validates its own format without touching Docker. It is
+    # imported here rather than at the top because sandbox.grading brings in the grader and the Docker SDK,
+    # which lessons does not otherwise need, and a course can still be loaded where the sandbox is absent.
     try:
         from sandbox.grading.spec import spec_problems
     except ImportError:

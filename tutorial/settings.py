@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "channels",
     "lessons",
     "practice",
+    "accounts",
     "sandbox",
 ]
 

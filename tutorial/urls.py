@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.urls")),
     path("", include("sandbox.urls")),
     path("", include("sandbox.workspace_urls")),
     path("", include("lessons.urls")),
