@@ -1,5 +1,8 @@
-"""A question's answer: presenting the question (without giving the answer away), grading what the learner
-sends, and showing the right answer afterwards."""
+"""A question's answer: presenting the question, grading what the learner sends, showing the right answer.
+
+Nothing shown before the answer gives it away: an order question's items reach the browser as opaque,
+shuffled tokens, which only the server can map back to the items.
+"""
 
 from __future__ import annotations
 
