@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
@@ -7,7 +7,4 @@ urlpatterns = [
     path("lessons/", views.course, name="course"),
     path("lessons/<slug:slug>/", views.lesson_detail, name="lesson"),
     path("lessons/<slug:slug>/done/", views.lesson_done, name="lesson_done"),
-    path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/profile/", views.profile, name="profile"),
-    path("practice/", include("lessons.practice_urls")),
 ]

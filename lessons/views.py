@@ -1,13 +1,10 @@
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import SignUpForm
 from .models import Lesson, LessonProgress
-from .practice import AccountStore, practice_stats
 from .progress import course_progress
 
 
@@ -45,21 +42,3 @@ def lesson_done(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(request, f"“{lesson.title}” is done. Well played.")
     following = Lesson.objects.filter(order__gt=lesson.order).order_by("order").first()
     return redirect(following or "course")
-
-
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("course")
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome aboard, {user.username}! Your progress is saved from now on.")
-        return redirect(request.GET.get("next") or "course")
-    return render(request, "registration/signup.html", {"form": form})
-
-
-@login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    practice = practice_stats(AccountStore(request.user))
-    return render(request, "lessons/profile.html", {"progress": course_progress(request.user), "practice": practice})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lessons.loader import load_course
 from lessons.models import Exercise, Lesson, Question
 
 from .conftest import write_file, write_lesson
@@ -77,8 +78,6 @@ CHECKS = [
 
 
 def build_practice_course(root: Path) -> None:
-    from lessons.loader import load_course
-
     images = write_lesson(root, "01-images", title="Images and containers", order=1)
     caching = write_lesson(root, "02-caching", title="Layer caching", order=2)
     write_file(images / "questions.yaml", IMAGES_QUESTIONS)

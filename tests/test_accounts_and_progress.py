@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from lessons.loader import load_course
 from lessons.models import LessonProgress
 
 from .conftest import make_user, write_lesson
@@ -10,8 +11,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_lessons(tmp_path):
-    from lessons.loader import load_course
-
     write_lesson(tmp_path, "01-first", title="First lesson", order=1)
     write_lesson(tmp_path, "02-second", title="Second lesson", order=2)
     load_course(tmp_path)

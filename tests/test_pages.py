@@ -2,6 +2,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from lessons.models import Lesson
+
 pytestmark = pytest.mark.django_db
 
 
@@ -12,16 +14,12 @@ def test_the_home_page_invites_the_learner_to_start(client, shipped_course):
 
 
 def test_the_course_map_lists_every_lesson_in_order(client, shipped_course):
-    from lessons.models import Lesson
-
     page = client.get(reverse("course")).content.decode()
     positions = [page.index(lesson.title) for lesson in Lesson.objects.all()]
     assert positions == sorted(positions)
 
 
 def test_every_shipped_lesson_page_renders_with_a_table_of_contents(client, shipped_course):
-    from lessons.models import Lesson
-
     for lesson in Lesson.objects.all():
         response = client.get(lesson.get_absolute_url())
         assert response.status_code == 200, lesson.slug

@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from lessons.models import MockInterview
+from practice.models import MockInterview
+from sandbox.models import Submission
 
 from .browser import ARTIFACTS, open_page
+from .conftest import make_user
 from .practice_helpers import build_practice_course
 
 pytestmark = pytest.mark.e2e
@@ -176,10 +178,6 @@ def test_the_mock_interview_clock_sends_the_learner_to_the_report_when_time_is_u
 def test_a_signed_in_learners_dockerfile_goes_through_the_sandbox_api_and_its_score_lands_in_the_report(
     page, monkeypatch
 ):
-    from sandbox.models import Submission
-
-    from .conftest import make_user
-
     # The live server runs in this process: the build queue is replaced by a list, and the test plays the
     # worker by finishing the submission itself.
     enqueued: list[int] = []

@@ -4,14 +4,8 @@ import pytest
 from django.http import QueryDict
 
 from lessons.models import Question
-from lessons.practice import (
-    BadAnswer,
-    grade_answer,
-    key_point_matches,
-    order_tokens,
-    self_assess,
-    shuffled_order,
-)
+from practice.answers import grade_answer, key_point_matches, order_tokens, self_assess, shuffled_order
+from practice.learner_input import BadAnswer
 
 
 def make_question(kind: str, **data) -> Question:

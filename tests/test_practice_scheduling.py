@@ -5,19 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.contrib.sessions.backends.db import SessionStore as DjangoSession
 
-from lessons.models import Card, PracticeAttempt
-from lessons.practice import (
-    AccountStore,
-    CardState,
-    Rating,
-    SessionStore,
-    next_flashcard,
-    practice_stats,
-    practice_streak,
-    rating_previews,
-    review_flashcard,
-    schedule,
-)
+from practice.flashcards import next_flashcard, review_flashcard
+from practice.models import Card, PracticeAttempt
+from practice.scheduling import CardState, Rating, rating_previews, schedule
+from practice.stats import practice_stats, practice_streak
+from practice.stores import AccountStore, SessionStore
 
 from .conftest import make_user
 from .practice_helpers import build_practice_course, question

@@ -1,15 +1,19 @@
 """Practice pages over HTTP: quiz flow, flashcards, mock interviews, tampering, and merging on log-in."""
 
 import re
-import sys
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from lessons.models import Card, MockInterview, PracticeAttempt
-from lessons.practice import SESSION_KEY, inline_html, order_tokens
+from lessons.models import Lesson, Question
+from practice import challenge
+from practice.answers import inline_html, order_tokens
+from practice.models import Card, MockInterview, PracticeAttempt
+from practice.stores import SESSION_KEY
+from sandbox.models import Submission
 
 from .conftest import make_user
 from .practice_helpers import build_practice_course, question
@@ -75,8 +79,6 @@ def test_a_quiz_asks_questions_only_from_the_chosen_lessons(client, course):
 
 
 def question_by_pk(pk):
-    from lessons.models import Question
-
     return Question.objects.get(pk=pk)
 
 
@@ -209,8 +211,6 @@ def test_an_unknown_quiz_or_step_is_refused(client, course):
 
 
 def test_another_visitors_quiz_cannot_be_answered(client, course, django_user_model):
-    from django.test import Client
-
     quiz_id = start_quiz(client)
     stranger = Client()
     response = stranger.post(reverse("practice_quiz_question", args=[quiz_id, 1]), {"question": "1", "answer": "0"})
@@ -461,11 +461,16 @@ def test_an_anonymous_mock_ends_in_a_report_of_strengths_and_weak_topics(client,
 def test_an_anonymous_dockerfile_is_left_ungraded_with_a_clear_message_when_static_checks_are_missing(
     client, course, monkeypatch
 ):
-    monkeypatch.setitem(sys.modules, "sandbox.grading", None)  # as if the grader were not installed
+    def grader_missing(text: str) -> list[dict]:
+        raise RuntimeError("the grader is not installed")
+
+    monkeypatch.setattr(challenge, "lint_dockerfile", grader_missing)
     mock = start_mock(client)
     answer_all_mock_questions(client, mock, right=set())
     client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"dockerfile": "FROM busybox\n"})
     report = client.get(reverse("practice_mock_report", args=[mock.public_id])).content.decode()
+    assert "The static checks could not run: the grader is not installed" in report
+    assert 'data-testid="challenge-score">—<' in report
     assert "Sign up to have your Dockerfile built and run in the sandbox." in report
     assert 'data-testid="overall-score">0%' in report
 
@@ -480,8 +485,6 @@ def test_an_anonymous_dockerfile_the_sandbox_would_refuse_scores_nothing(client,
 
 
 def test_a_signed_in_learners_sandbox_submission_counts_in_the_report_when_finished(client, course):
-    from sandbox.models import Submission
-
     user = make_user()
     client.force_login(user)
     mock = start_mock(client)
@@ -508,8 +511,6 @@ def enqueued(monkeypatch):
 def test_without_javascript_a_signed_in_learners_dockerfile_goes_to_the_sandbox_from_the_server(
     client, course, enqueued, django_capture_on_commit_callbacks
 ):
-    from sandbox.models import Submission
-
     user = make_user()
     client.force_login(user)
     mock = start_mock(client)
@@ -527,8 +528,6 @@ def test_without_javascript_a_signed_in_learners_dockerfile_goes_to_the_sandbox_
 
 
 def test_a_dockerfile_the_sandbox_refuses_is_shown_again_with_the_reason(client, course, enqueued):
-    from sandbox.models import Submission
-
     client.force_login(make_user())
     mock = start_mock(client)
     answer_all_mock_questions(client, mock, right=set())
@@ -542,8 +541,6 @@ def test_a_dockerfile_the_sandbox_refuses_is_shown_again_with_the_reason(client,
 
 
 def test_another_learners_submission_cannot_be_handed_in(client, course):
-    from sandbox.models import Submission
-
     user = make_user()
     client.force_login(user)
     mock = start_mock(client)
@@ -557,8 +554,6 @@ def test_another_learners_submission_cannot_be_handed_in(client, course):
 
 
 def test_a_submission_made_before_the_interview_cannot_be_handed_in(client, course):
-    from sandbox.models import Submission
-
     user = make_user()
     client.force_login(user)
     old = Submission.objects.create(user=user, exercise_id=None, files={})
@@ -580,8 +575,6 @@ def test_a_mock_interview_answer_to_a_question_from_another_step_is_refused(clie
 
 
 def test_someone_elses_mock_interview_is_not_found(client, course):
-    from django.test import Client
-
     mock = start_mock(client)
     stranger = Client()
     assert stranger.get(mock.get_absolute_url()).status_code == 404
@@ -637,8 +630,6 @@ def right_answer(q, salt: str) -> dict:
 
 
 def test_every_shipped_question_can_be_asked_answered_and_explained(client, shipped_course):
-    from lessons.models import Lesson
-
     for lesson in Lesson.objects.filter(questions__isnull=False).distinct():
         quiz_id = start_quiz(client, [lesson.slug], count=50)
         for number, pk in enumerate(quiz_questions(client, quiz_id), start=1):

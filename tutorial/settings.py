@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "channels",
     "lessons",
     "workspace",
+    "practice",
+    "accounts",
     "sandbox",
 ]
 

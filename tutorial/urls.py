@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.urls")),
     path("", include("workspace.urls")),
     path("", include("lessons.urls")),
+    path("practice/", include("practice.urls")),
 ]

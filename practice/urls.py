@@ -1,8 +1,8 @@
-"""Practice URLs, mounted at /practice/ by lessons/urls.py."""
+"""Practice URLs, mounted at /practice/ by tutorial/urls.py."""
 
 from django.urls import path
 
-from . import practice_views as views
+from . import views
 
 urlpatterns = [
     path("", views.hub, name="practice"),

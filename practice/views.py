@@ -1,6 +1,6 @@
 """Practice pages: quizzes, flashcards and timed mock interviews, for visitors and signed-in learners alike.
 
-Each view parses the request, checks who may see what, and calls one function in lessons/practice.py.
+Each view parses the request, checks who may see what, and calls one function of the practice modules.
 Input that cannot be accepted (`PracticeError`) is answered with HTTP 400 and the reason; nothing is scored.
 """
 
@@ -14,13 +14,29 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import practice
+from . import quiz, report
+from .challenge import SIGN_UP_FOR_SANDBOX, attach_submission, submit_challenge_static, submit_challenge_to_sandbox
+from .flashcards import next_flashcard, review_flashcard
+from .learner_input import BadAnswer, PracticeError
+from .mock import (
+    TimeUp,
+    answer_mock,
+    can_use_mock,
+    finish_mock,
+    mock_is_over,
+    mock_next_step,
+    mock_step,
+    seconds_left,
+    start_mock,
+)
 from .models import MockInterview
-from .practice import BadAnswer, PracticeError, TimeUp
+from .overview import practice_overview
+from .scheduling import describe_delay
+from .stores import PracticeStore, store_for
 
 
-def _store(request: HttpRequest) -> practice.PracticeStore:
-    return practice.store_for(request.user, request.session)
+def _store(request: HttpRequest) -> PracticeStore:
+    return store_for(request.user, request.session)
 
 
 def _refuse(request: HttpRequest, error: PracticeError, back: str | None = None) -> HttpResponse:
@@ -31,7 +47,7 @@ def _refuse(request: HttpRequest, error: PracticeError, back: str | None = None)
 @require_GET
 def hub(request: HttpRequest) -> HttpResponse:
     preselected = request.GET.getlist("lessons")
-    overview = practice.practice_overview(_store(request), request.user, request.session, preselected)
+    overview = practice_overview(_store(request), request.user, request.session, preselected)
     return render(request, "practice/hub.html", {"overview": overview})
 
 
@@ -41,7 +57,7 @@ def hub(request: HttpRequest) -> HttpResponse:
 @require_POST
 def quiz_start(request: HttpRequest) -> HttpResponse:
     try:
-        quiz_id = practice.start_quiz(request.session, request.POST.getlist("lessons"), request.POST.get("count"))
+        quiz_id = quiz.start_quiz(request.session, request.POST.getlist("lessons"), request.POST.get("count"))
     except PracticeError as error:
         return _refuse(request, error)
     return redirect("practice_quiz_question", quiz_id=quiz_id, number=1)
@@ -54,12 +70,12 @@ def quiz_question(request: HttpRequest, quiz_id: str, number: int) -> HttpRespon
     try:
         if request.method == "POST":
             try:
-                practice.answer_quiz(_store(request), request.session, quiz_id, number, request.POST)
+                quiz.answer_quiz(_store(request), request.session, quiz_id, number, request.POST)
                 # Post/redirect/get: reloading the feedback page must not send the answer again.
                 return redirect(here)
             except BadAnswer as bad:
                 error = bad.message
-        step = practice.quiz_step(request.session, quiz_id, number)
+        step = quiz.quiz_step(request.session, quiz_id, number)
     except PracticeError as refused:
         return _refuse(request, refused)
     context = {"step": step, "quiz_id": quiz_id, "action": here, "error": error}
@@ -69,7 +85,7 @@ def quiz_question(request: HttpRequest, quiz_id: str, number: int) -> HttpRespon
 @require_GET
 def quiz_summary(request: HttpRequest, quiz_id: str) -> HttpResponse:
     try:
-        summary = practice.quiz_summary(request.session, quiz_id)
+        summary = quiz.quiz_summary(request.session, quiz_id)
     except PracticeError as error:
         return _refuse(request, error)
     return render(request, "practice/quiz_summary.html", {"summary": summary})
@@ -82,7 +98,7 @@ def quiz_summary(request: HttpRequest, quiz_id: str) -> HttpResponse:
 def flashcards(request: HttpRequest) -> HttpResponse:
     lessons = request.GET.getlist("lesson")
     try:
-        deck = practice.next_flashcard(_store(request), request.session, lessons)
+        deck = next_flashcard(_store(request), request.session, lessons)
     except PracticeError as error:
         return _refuse(request, error)
     return render(request, "practice/flashcards.html", {"deck": deck, "lessons": lessons})
@@ -91,10 +107,10 @@ def flashcards(request: HttpRequest) -> HttpResponse:
 @require_POST
 def flashcard_review(request: HttpRequest) -> HttpResponse:
     try:
-        state = practice.review_flashcard(_store(request), request.session, request.POST)
+        state = review_flashcard(_store(request), request.session, request.POST)
     except PracticeError as error:
         return _refuse(request, error, back=reverse("practice_flashcards"))
-    delay = practice.describe_delay(state.due - timezone.now())
+    delay = describe_delay(state.due - timezone.now())
     messages.info(request, f"Scheduled: you will see that card again in {delay}.")
     lessons = request.POST.getlist("lesson")
     return redirect(
@@ -107,14 +123,14 @@ def flashcard_review(request: HttpRequest) -> HttpResponse:
 
 def _mock_for(request: HttpRequest, mock_id) -> MockInterview:
     mock = get_object_or_404(MockInterview.objects.select_related("exercise__lesson"), public_id=mock_id)
-    if not practice.can_use_mock(mock, request.user, request.session):
+    if not can_use_mock(mock, request.user, request.session):
         # The same answer as for a missing interview: another learner's interview reveals nothing.
         raise Http404("No such interview.")
     return mock
 
 
 def _to_step(mock: MockInterview) -> HttpResponse:
-    step = practice.mock_next_step(mock)
+    step = mock_next_step(mock)
     if step == "report":
         return redirect("practice_mock_report", mock_id=mock.public_id)
     if step == "challenge":
@@ -131,7 +147,7 @@ def _time_up(request: HttpRequest, mock: MockInterview, error: TimeUp) -> HttpRe
 def mock_start(request: HttpRequest) -> HttpResponse:
     post = request.POST
     try:
-        mock = practice.start_mock(
+        mock = start_mock(
             request.user, request.session, post.get("count"), post.get("minutes"), post.get("exercise", "")
         )
     except PracticeError as error:
@@ -152,15 +168,15 @@ def mock_question(request: HttpRequest, mock_id, number: int) -> HttpResponse:
     try:
         if request.method == "POST":
             try:
-                mock = practice.answer_mock(_store(request), mock, number, request.POST)
-                step = practice.mock_step(mock, number)
+                mock = answer_mock(_store(request), mock, number, request.POST)
+                step = mock_step(mock, number)
                 # A text answer waits on this page for the learner's verdict; anything else moves on.
                 return redirect(here) if step.state == "assess" else _to_step(mock)
             except BadAnswer as bad:
                 error = bad.message
-        elif practice.mock_is_over(mock):
+        elif mock_is_over(mock):
             return redirect("practice_mock_report", mock_id=mock.public_id)
-        step = practice.mock_step(mock, number)
+        step = mock_step(mock, number)
     except TimeUp as late:
         return _time_up(request, mock, late)
     except PracticeError as refused:
@@ -172,7 +188,7 @@ def mock_question(request: HttpRequest, mock_id, number: int) -> HttpResponse:
 
 
 def _clock(mock: MockInterview) -> dict:
-    left = practice.seconds_left(mock)
+    left = seconds_left(mock)
     return {
         "seconds_left": left,
         "clock_text": f"{left // 60}:{left % 60:02d}",
@@ -183,17 +199,17 @@ def _clock(mock: MockInterview) -> dict:
 @require_http_methods(["GET", "POST"])
 def mock_challenge(request: HttpRequest, mock_id) -> HttpResponse:
     mock = _mock_for(request, mock_id)
-    if mock.exercise is None or practice.mock_next_step(mock) != "challenge":
+    if mock.exercise is None or mock_next_step(mock) != "challenge":
         return _to_step(mock)
     error = None
     if request.method == "POST":
         try:
             if not request.user.is_authenticated:
-                mock = practice.submit_challenge_static(mock, request.POST)
+                mock = submit_challenge_static(mock, request.POST)
             elif request.POST.get("submission_id"):
-                mock = practice.attach_submission(mock, request.user, request.POST)
+                mock = attach_submission(mock, request.user, request.POST)
             else:
-                mock = practice.submit_challenge_to_sandbox(mock, request.user, request.POST)
+                mock = submit_challenge_to_sandbox(mock, request.user, request.POST)
             return _to_step(mock)
         except TimeUp as late:
             return _time_up(request, mock, late)
@@ -208,7 +224,7 @@ def mock_challenge(request: HttpRequest, mock_id) -> HttpResponse:
         "dockerfile": request.POST.get("dockerfile") or starter.pop("Dockerfile", ""),
         "other_files": {name: text for name, text in starter.items() if name != "Dockerfile"},
         "error": error,
-        "sign_up_message": practice.SIGN_UP_FOR_SANDBOX,
+        "sign_up_message": SIGN_UP_FOR_SANDBOX,
         **_clock(mock),
     }
     return render(request, "practice/mock_challenge.html", context, status=400 if error else 200)
@@ -216,13 +232,13 @@ def mock_challenge(request: HttpRequest, mock_id) -> HttpResponse:
 
 @require_POST
 def mock_finish(request: HttpRequest, mock_id) -> HttpResponse:
-    mock = practice.finish_mock(_mock_for(request, mock_id))
+    mock = finish_mock(_mock_for(request, mock_id))
     return redirect("practice_mock_report", mock_id=mock.public_id)
 
 
 @require_GET
 def mock_report(request: HttpRequest, mock_id) -> HttpResponse:
     mock = _mock_for(request, mock_id)
-    if not practice.mock_is_over(mock):
+    if not mock_is_over(mock):
         return _to_step(mock)
-    return render(request, "practice/mock_report.html", {"report": practice.mock_report(mock)})
+    return render(request, "practice/mock_report.html", {"report": report.mock_report(mock)})

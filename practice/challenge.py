@@ -1,0 +1,203 @@
+"""A mock interview's Dockerfile challenge.
+
+A visitor who is not signed in gets the sandbox's static checks (no build); a signed-in learner's
+Dockerfile is submitted to the sandbox and built and run like any exercise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from lessons.models import Exercise
+from sandbox.files import SubmissionRejected
+from sandbox.grading import lint_dockerfile
+from sandbox.grading.outcome import CheckError
+from sandbox.grading.spec import STATIC, phase_of
+from sandbox.grading.static import DockerfileSource, run_static_check
+from sandbox.models import Submission
+from sandbox.submissions import RateLimited, submit
+
+from .learner_input import BadAnswer, PracticeError, as_int, form_values
+from .mock import TimeUp, finish_if_done, mock_is_over
+from .models import MockInterview
+
+MAX_DOCKERFILE_BYTES = 256 * 1024
+SIGN_UP_FOR_SANDBOX = "Sign up to have your Dockerfile built and run in the sandbox."
+
+
+@dataclass
+class ChallengeOutcome:
+    """The Dockerfile challenge's result: a 0-100 score, or None while it is building or cannot be graded."""
+
+    score: int | None
+    status: str  # "not-attempted", "building", "graded", "ungraded"
+    messages: list[str] = field(default_factory=list)
+    note: str = ""
+    submission_id: int | None = None
+
+
+def challenge_files(exercise: Exercise, dockerfile: str) -> dict[str, str]:
+    """The exercise's starter files with the learner's Dockerfile: the learner edits only the Dockerfile."""
+    return {**(exercise.starter_files or {}), "Dockerfile": dockerfile}
+
+
+def _check_dockerfile_text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadAnswer("Write a Dockerfile first.")
+    if len(value.encode("utf-8")) > MAX_DOCKERFILE_BYTES:
+        raise BadAnswer(f"The Dockerfile must be under {MAX_DOCKERFILE_BYTES // 1024} KiB.")
+    return value
+
+
+def _lint_line(finding: dict) -> str:
+    rule = finding.get("rule") or finding.get("code") or ""
+    where = f"line {finding['line']}: " if finding.get("line") else ""
+    return f"{where}{rule}: {finding.get('message', '')}" if rule else f"{where}{finding.get('message', '')}"
+
+
+def _static_verdicts(exercise: Exercise, text: str) -> list[tuple[str, bool, str, int]]:
+    """The exercise's own static checks (Dockerfile text only, no Docker) as (title, passed, message, points).
+
+    Checks that could not run (e.g. hadolint missing) are left out rather than counted against the learner.
+    """
+    checks = [c for c in (exercise.spec or {}).get("checks") or [] if isinstance(c, dict) and c.get("type")]
+    static = [c for c in checks if _is_static(c)]
+    rules = [rule for check in static if check["type"] == "lint" for rule in check.get("rules", [])]
+    source = DockerfileSource(text, rules)
+    verdicts = []
+    for check in static:
+        try:
+            outcome = run_static_check(check, source)
+        except CheckError:
+            continue
+        title = check.get("title") or check["type"]
+        verdicts.append((title, outcome.passed, outcome.message, int(check.get("points", 1))))
+    return verdicts
+
+
+def _is_static(check: dict) -> bool:
+    try:
+        return phase_of(check) == STATIC
+    except KeyError:
+        return False
+
+
+def static_check_dockerfile(text: str, exercise: Exercise | None = None) -> ChallengeOutcome:
+    """Grade a Dockerfile without building it, for visitors who are not signed in.
+
+    The score is the share of the exercise's static checks that pass (sandbox.grading's own checks);
+    a Dockerfile the sandbox would refuse to build (syntax error, image outside the catalog) scores 0.
+    Lint findings from `sandbox.grading.lint_dockerfile` are listed as advice. If the grader cannot run,
+    the challenge is left ungraded rather than guessed.
+    """
+    note = f"Static checks only: the Dockerfile was not built or run. {SIGN_UP_FOR_SANDBOX}"
+    try:
+        findings = [f for f in lint_dockerfile(text) or [] if isinstance(f, dict)]
+        verdicts = _static_verdicts(exercise, text) if exercise is not None else []
+    except Exception as error:  # noqa: BLE001 - a bug in the grader must not cost the learner their report
+        return ChallengeOutcome(None, "ungraded", [f"The static checks could not run: {error}"], SIGN_UP_FOR_SANDBOX)
+    refused = [f for f in findings if f.get("rule") in {"syntax", "sandbox"} and f.get("level") == "error"]
+    advice = [_lint_line(f) for f in findings if f.get("level") in {"error", "warning"} and f not in refused]
+    messages = [f"✗ {_lint_line(f)} (the sandbox would not build this)" for f in refused]
+    messages += [f"{'✓' if passed else '✗'} {title}: {message}" for title, passed, message, _ in verdicts]
+    messages += [f"Lint: {line}" for line in advice]
+    if refused:
+        return ChallengeOutcome(0, "graded", messages, note)
+    if verdicts:
+        total = sum(points for *_, points in verdicts)
+        earned = sum(points for _, passed, _, points in verdicts if passed)
+        score = round(100 * earned / total) if total else 100
+    else:
+        # No static checks in this exercise: judge by the lint errors and warnings alone.
+        errors = sum(1 for f in findings if f.get("level") == "error")
+        score = max(0, 100 - 25 * errors - 10 * (len(advice) - errors))
+    return ChallengeOutcome(score, "graded", messages or ["No problems found by the static checks."], note)
+
+
+def submit_challenge_static(mock: MockInterview, data: Mapping) -> MockInterview:
+    """An anonymous visitor's Dockerfile: static checks now, kept on the interview."""
+    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
+    if mock_is_over(mock):
+        raise TimeUp.for_mock(mock, "a Dockerfile")
+    outcome = static_check_dockerfile(text, mock.exercise)
+    return _save_challenge(mock, {"score": outcome.score, "messages": outcome.messages, "note": outcome.note})
+
+
+def _save_challenge(mock: MockInterview, result: dict, submission_id: int | None = None) -> MockInterview:
+    with transaction.atomic():
+        mock = MockInterview.objects.select_for_update().get(pk=mock.pk)
+        now = timezone.now()
+        if mock_is_over(mock, now):
+            raise TimeUp.for_mock(mock, "a Dockerfile")
+        if mock.exercise_id is None:
+            raise PracticeError("This interview has no Dockerfile challenge.")
+        if mock.submission_id is not None or mock.challenge_result:
+            raise PracticeError("The Dockerfile for this interview has already been handed in.")
+        mock.challenge_result = {**result, "at": now.isoformat()}
+        mock.submission_id = submission_id
+        finish_if_done(mock, now)
+        mock.save(update_fields=["challenge_result", "submission_id", "finished_at"])
+    return mock
+
+
+def attach_submission(mock: MockInterview, user, data: Mapping) -> MockInterview:
+    """A signed-in learner's Dockerfile went through the sandbox API; link that submission to the interview."""
+    values = form_values(data, "submission_id")
+    try:
+        submission_id = as_int(values[0], "The submission id") if len(values) == 1 else None
+    except BadAnswer:
+        submission_id = None
+    if submission_id is None or submission_id <= 0:
+        raise PracticeError("The submission id must be a whole number.")
+    submission = Submission.objects.filter(pk=submission_id, user=user).first()
+    # Someone else's build, another exercise's, or one made before the interview began is not this answer.
+    if submission is None or submission.exercise_id != mock.exercise_id or submission.created_at < mock.started_at:
+        raise PracticeError("That submission is not your Dockerfile for this interview's challenge.")
+    if submission.created_at > mock.deadline:
+        raise TimeUp.for_mock(mock, "a Dockerfile")
+    return _save_challenge(mock, {"via": "api"}, submission_id=submission.pk)
+
+
+def submit_challenge_to_sandbox(mock: MockInterview, user, data: Mapping) -> MockInterview:
+    """Without JavaScript, a signed-in learner's Dockerfile is submitted to the sandbox from the server.
+
+    It goes through `sandbox.submissions.submit`, the function behind `POST /api/submissions/`, so the same
+    validation and rate limits apply.
+    """
+    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
+    if mock_is_over(mock):
+        raise TimeUp.for_mock(mock, "a Dockerfile")
+    try:
+        submission = submit(user, mock.exercise, challenge_files(mock.exercise, text))
+    except SubmissionRejected as error:
+        raise BadAnswer(error.message) from None
+    except RateLimited as error:
+        raise BadAnswer(error.message) from None
+    return _save_challenge(mock, {"via": "form"}, submission_id=submission.pk)
+
+
+def challenge_outcome(mock: MockInterview) -> ChallengeOutcome:
+    if mock.exercise_id is None:
+        return ChallengeOutcome(None, "none")
+    if mock.submission_id is not None:
+        submission = Submission.objects.filter(pk=mock.submission_id).first()
+        if submission is None:
+            return ChallengeOutcome(None, "ungraded", note="The sandbox submission is gone.")
+        if not submission.is_finished:
+            return ChallengeOutcome(
+                None,
+                "building",
+                submission_id=submission.pk,
+                note="Your Dockerfile is being built and checked in the sandbox.",
+            )
+        messages = [submission.message] if submission.message else []
+        return ChallengeOutcome(submission.score or 0, "graded", messages, submission_id=submission.pk)
+    if mock.challenge_result:
+        result = mock.challenge_result
+        status = "graded" if result.get("score") is not None else "ungraded"
+        return ChallengeOutcome(result.get("score"), status, list(result.get("messages", [])), result.get("note", ""))
+    return ChallengeOutcome(0, "not-attempted", note="No Dockerfile was handed in before the end.")
