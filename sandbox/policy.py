@@ -1,4 +1,4 @@
-"""What the sandbox refuses to build, checked before any build starts (DESIGN.md, "Security rules").
+"""What the sandbox refuses to build, checked before any build starts (docs/architecture.md, "Sandbox facts").
 
 A refused Dockerfile never reaches a daemon. Besides the security rules, anything that would make the
 daemon reach for a registry is refused too: the sandbox has no network, and a lookup would only fail

@@ -70,7 +70,7 @@ def pytest_configure(config):
     # Tests in this process never reach a Redis they did not choose: events go through an in-memory channel
     # layer, Celery's broker is in memory, and what still reads REDIS_URL (daemon leases) gets the suite's own
     # database. Integration tests that need the real thing start servers with a Redis URL of their own
-    # (tutorial/livestack.py) or set one explicitly.
+    # (ops/livestack.py) or set one explicitly.
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.CELERY_BROKER_URL = "memory://"
     settings.REDIS_URL = UNIT_REDIS_URL

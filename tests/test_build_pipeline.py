@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tutorial.livestack import Learner, LiveStack
+from ops.livestack import Learner, LiveStack
 
 pytestmark = pytest.mark.sandbox
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial.livestack import free_port, stop_process, wait_for_port
+from ops.livestack import free_port, stop_process, wait_for_port
 
 from .browser import launch_chromium
 
@@ -676,7 +676,7 @@ def test_the_log_and_result_helpers_are_safe_and_exact(ui_server, new_page):
 def sandbox_stack(redis_server, tmp_path_factory):
     import redis
 
-    from tutorial.livestack import LiveStack
+    from ops.livestack import LiveStack
 
     # A Redis database of its own, so this worker never takes builds queued by another test's servers.
     redis_url = os.environ.get("DOCKYARD_E2E_STACK_REDIS_URL", "redis://127.0.0.1:6379/9")

@@ -19,7 +19,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
+from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("DOCKYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -128,8 +130,6 @@ class LiveStack:
         raise RuntimeError("The Celery worker did not start:\n" + self.log("worker.log")[-3000:])
 
     def _flush_test_redis(self) -> None:
-        import redis
-
         redis.Redis.from_url(TEST_REDIS_URL).flushdb()
 
 
@@ -202,8 +202,6 @@ class Learner:
         limit: int | None = None,
     ) -> list[dict]:
         """Read events over the WebSocket until the result event (or `limit` events) arrive."""
-        from websockets.sync.client import connect
-
         url = f"{self.stack.ws_url}/ws/submissions/{submission_id}/?after={after}"
         events: list[dict] = []
         deadline = time.monotonic() + timeout

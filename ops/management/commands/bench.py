@@ -21,8 +21,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from websockets.sync.client import connect
 
+from ops.livestack import Learner, LiveStack
 from sandbox.daemons import docker_host_for
-from tutorial.livestack import Learner, LiveStack
 
 
 def dockerfile(token: str) -> str:
