@@ -24,6 +24,7 @@ GO_SPACES = frozenset(
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
+GO_SPACE_CHARS = "".join(sorted(GO_SPACES))
 SPECIAL_PARAMETERS = frozenset("@*#?-$!0")
 MAX_VALUE_CHARS = 64 * 1024
 MAX_TOTAL_CHARS = 256 * 1024
@@ -122,7 +123,9 @@ def lex_words(text: str, *, raw_quotes: bool = True, raw_escapes: bool = True) -
     This is how BuildKit finds heredoc markers (`<<EOF`) on a RUN, COPY or ADD line (raw quotes and escapes)
     and names them. Returns [] when the text cannot be lexed (BuildKit then finds no heredoc either).
     """
-    lexer = _Lexer(text, Scope(), "\\", raw_quotes=raw_quotes, raw_escapes=raw_escapes, skip_unset=True)
+    lexer = _Lexer(
+        text, Scope(), "\\", raw_quotes=raw_quotes, raw_escapes=raw_escapes, skip_unset=True, want_words=True
+    )
     try:
         _, words = lexer.process()
     except ExpansionError:
@@ -186,8 +189,10 @@ class _Lexer:
         raw_escapes: bool = False,
         skip_unset: bool = False,
         expand: bool = True,
+        want_words: bool = False,
     ) -> None:
         self.text = word
+        self.want_words = want_words
         self.position = 0
         self.scope = scope
         self.escape = escape
@@ -251,6 +256,12 @@ class _Lexer:
                 self.grow(len(text))
                 result.append(text)
                 words.add_raw(text)
+            elif not self.want_words and char != self.escape:
+                # A run of ordinary characters is copied in one step (the common case).
+                end = self.plain_run_end(stop)
+                self.grow(end - self.position)
+                result.append(self.text[self.position : end])
+                self.position = end
             else:
                 char = self.next()
                 if char == self.escape:
@@ -268,6 +279,13 @@ class _Lexer:
         if stop:
             raise ExpansionError(f"a `{stop}` is missing")
         return "".join(result), words.result()
+
+    def plain_run_end(self, stop: str) -> int:
+        specials = "$'\"" + self.escape + stop
+        end = self.position + 1
+        while end < len(self.text) and self.text[end] not in specials:
+            end += 1
+        return end
 
     def single_quoted(self) -> str:
         start = self.position
@@ -399,6 +417,7 @@ class _Lexer:
 
 __all__ = [
     "GO_SPACES",
+    "GO_SPACE_CHARS",
     "MAX_NESTING",
     "MAX_TOTAL_CHARS",
     "MAX_VALUE_CHARS",

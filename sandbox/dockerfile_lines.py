@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .dockerfile_expand import GO_SPACES, lex_words
+from .dockerfile_expand import GO_SPACE_CHARS, GO_SPACES, lex_words
 from .dockerfile_words import Node, WordError, describe_char, split_line
 
 KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
@@ -198,7 +198,7 @@ class _Reader:
     def _logical_lines(self) -> Iterator[LogicalLine]:
         while self.position < len(self.lines):
             number, raw = self._next()
-            stripped = raw.lstrip("".join(GO_SPACES))
+            stripped = raw.lstrip(GO_SPACE_CHARS)
             indent = len(raw) - len(stripped)
             _unusual_space(raw[:indent], number, "at the start of a line")
             if self.at_top and stripped.startswith("#"):
@@ -219,7 +219,7 @@ class _Reader:
             end = number
             while continues and self.position < len(self.lines):
                 end, raw = self._next()
-                stripped = raw.lstrip("".join(GO_SPACES))
+                stripped = raw.lstrip(GO_SPACE_CHARS)
                 _unusual_space(raw[: len(raw) - len(stripped)], end, "at the start of a line")
                 # BuildKit skips comments and blank lines inside a continued instruction.
                 if stripped.startswith("#") or not stripped:

@@ -18,7 +18,7 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 
-from .dockerfile_expand import GO_SPACES
+from .dockerfile_expand import GO_SPACE_CHARS, GO_SPACES
 
 # BuildKit's reWhitespace: the only characters that separate the keyword and whitespace-delimited lists.
 SEPARATORS = "\t\v\f\r "
@@ -117,7 +117,7 @@ _GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", 
 
 def go_trim_space(text: str) -> str:
     """Go's strings.TrimSpace."""
-    return text.strip("".join(GO_SPACES))
+    return text.strip(GO_SPACE_CHARS)
 
 
 def describe_char(char: str) -> str:
@@ -136,7 +136,7 @@ def split_line(line: str, escape: str, base: int = 0, *, nested: bool = False) -
 
     `base` is the offset of `line` in the logical line, so errors point at the right column.
     """
-    start = base + len(line) - len(line.lstrip("".join(GO_SPACES)))
+    start = base + len(line) - len(line.lstrip(GO_SPACE_CHARS))
     trimmed = go_trim_space(line)
     end = 0
     while end < len(trimmed) and trimmed[end] not in SEPARATORS:
@@ -149,7 +149,7 @@ def split_line(line: str, escape: str, base: int = 0, *, nested: bool = False) -
     while rest_start < len(trimmed) and trimmed[rest_start] in SEPARATORS:
         rest_start += 1
     args, flags, consumed = extract_flags(trimmed[rest_start:], start + rest_start)
-    leading = len(args) - len(args.lstrip("".join(GO_SPACES)))
+    leading = len(args) - len(args.lstrip(GO_SPACE_CHARS))
     node = Node(keyword, flags, go_trim_space(args), args_offset=start + rest_start + consumed + leading)
     node.rest = trimmed[rest_start:]
     read_arguments(node, escape)
@@ -399,7 +399,7 @@ def parse_json_array(text: str) -> list[str] | None:
     something other than strings in it raises WordError, as BuildKit refuses it. Like Go's json.Decoder,
     only the first JSON value counts: text after the closing `]` is ignored.
     """
-    text = text.lstrip("".join(GO_SPACES))
+    text = text.lstrip(GO_SPACE_CHARS)
     if not text.startswith("["):
         return None
     try:
