@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .dockerfile_expand import (
     MAX_VALUE_CHARS,
@@ -489,8 +489,6 @@ def _same_expansion(raw: str, scope: Scope, expected: Expanded, escape: str) -> 
 
 
 def _replace(instruction: Instruction, **changes: object) -> Instruction:
-    from dataclasses import replace
-
     return replace(instruction, **changes)
 
 
