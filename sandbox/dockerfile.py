@@ -1,27 +1,44 @@
 """A small, honest Dockerfile parser shared by the build policy and the grading engine.
 
-It follows BuildKit's Dockerfile parser (moby/buildkit, frontend/dockerfile/parser) closely enough to give
-the same answers for what learners write, and says so with a line number when it cannot:
+It reads a Dockerfile the way BuildKit does (moby/buildkit, frontend/dockerfile), in three steps, each in
+its own module:
 
-- Parser directives (`# syntax=`, `# escape=`, `# check=`) are recognised only at the very top, before any
-  blank line, comment or instruction. Each may appear once. An unknown directive ends the directive block.
-- A line ending in the escape character (`\\` or, with `# escape=\\``, a backtick) continues on the next line.
-  Comment lines and blank lines inside a continuation are skipped. `#` only starts a comment at the start
-  of a line: `RUN echo # hi` keeps the `#`.
-- Builder flags (`--from=`, `--mount=`, ...) are the leading `--name=value` words of an instruction.
-- `RUN`, `COPY` and `ADD` may use heredocs (`RUN <<EOF` ... `EOF`).
-- Arguments that start with `[` and are a JSON array of strings are the exec (JSON) form. A `[` that is not
-  valid JSON is shell form, exactly as Docker does it (`RUN ["echo", 'hi']` runs `/bin/sh -c`).
+- sandbox.dockerfile_lines, the reader: characters, parser directives, line continuations, comments and
+  heredocs, giving one logical line per instruction.
+- sandbox.dockerfile_words: the keyword, the builder flags and the arguments of one logical line, as
+  BuildKit's parse tree has them.
+- sandbox.dockerfile_expand: `$VAR` expansion as BuildKit's shell lexer does it, with limits.
 
-The result is a `Dockerfile`: its instructions in order, its build stages, and its directives.
+This module puts them together and checks what BuildKit checks when it turns the parse tree into
+instructions (known keywords, flags, FROM lines, stage names, ENV pairs...). It also follows variables the
+way BuildKit scopes them: ARGs before the first FROM are for FROM lines; inside a stage, ARG and ENV set
+variables for the instructions after them, ENV overriding ARG, and a stage built FROM an earlier stage
+starts with that stage's variables. With them it expands the words the build policy checks (ADD sources,
+COPY --from, RUN --mount options) and every word BuildKit expands, under a size limit, so a doubling
+chain is refused here instead of reaching the builder.
+
+Anything that cannot be read raises DockerfileSyntaxError with a line number and a message for a learner;
+nothing else escapes, whatever the input.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from .dockerfile_expand import (
+    MAX_VALUE_CHARS,
+    Budget,
+    Expanded,
+    ExpansionError,
+    Scope,
+    expand_word,
+    remove_quotes,
+)
+from .dockerfile_lines import Heredoc, LogicalLine, ReadError, ReadResult, match_directive, read_dockerfile
+from .dockerfile_words import Node, WordError, extract_flags, parse_words, split_csv
+from .dockerfile_words import parse_json_array as _parse_json_array
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
@@ -47,7 +64,8 @@ KNOWN_INSTRUCTIONS = frozenset(
 )
 
 # The builder flags each instruction accepts (current Dockerfile syntax). Flags in BOOLEAN_FLAGS may be
-# written without a value; every other flag needs `=value`.
+# written without a value; flags in REPEATABLE_FLAGS may be given more than once; every other flag needs
+# `=value` and may appear once. Flag names are case-sensitive, as in BuildKit.
 KNOWN_FLAGS = {
     "FROM": {"platform"},
     "RUN": {"mount", "network", "security"},
@@ -56,17 +74,43 @@ KNOWN_FLAGS = {
     "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
 }
 BOOLEAN_FLAGS = frozenset({"link", "parents", "keep-git-dir", "unpack"})
+REPEATABLE_FLAGS = frozenset({"mount", "exclude"})
 
 # Instructions whose arguments may be a JSON array (exec form or a list of paths).
 JSON_FORM_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# Instructions whose words BuildKit expands ($VAR) when it builds the stage.
+EXPANDED_INSTRUCTIONS = frozenset({"ADD", "COPY", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"})
+MAX_STAGES = 128
 
-DIRECTIVE_PATTERN = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-HEREDOC_PATTERN = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 VARIABLE_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 WHITESPACE = " \t\r\n\v\f"
+
+__all__ = [
+    "BOOLEAN_FLAGS",
+    "KNOWN_FLAGS",
+    "KNOWN_INSTRUCTIONS",
+    "Dockerfile",
+    "DockerfileSyntaxError",
+    "Expanded",
+    "Heredoc",
+    "Instruction",
+    "Mount",
+    "Stage",
+    "expand_variables",
+    "host_platform",
+    "match_directive",
+    "parse_arg_defaults",
+    "parse_dockerfile",
+    "parse_json_array",
+    "parse_nodes",
+    "platform_args",
+    "split_flag_words",
+    "split_words",
+    "unquote",
+]
 
 
 class DockerfileSyntaxError(Exception):
@@ -79,19 +123,15 @@ class DockerfileSyntaxError(Exception):
 
 
 @dataclass(frozen=True)
-class Heredoc:
-    """The body of one heredoc (`<<EOF` ... `EOF`) attached to a RUN, COPY or ADD instruction.
+class Mount:
+    """One RUN --mount value: as written, and its options with variables expanded (BuildKit's reading).
 
-    `content` holds the body lines as written, each ending with a newline. With `<<-EOF` (strip_tabs)
-    Docker removes leading tabs from each line when it uses the body. `expand` is False when the
-    delimiter was quoted (`<<'EOF'`), which turns off variable expansion in the body.
+    options: lower-case option names to their expanded values, or None when BuildKit could not read the
+        value (it is not valid CSV).
     """
 
-    name: str
-    content: str
-    line: int
-    strip_tabs: bool
-    expand: bool
+    spec: str
+    options: dict[str, Expanded] | None
 
 
 @dataclass(frozen=True)
@@ -109,6 +149,10 @@ class Instruction:
     heredocs: the heredoc bodies of RUN, COPY or ADD, in order.
     trigger: for ONBUILD, the instruction it registers (same line numbers and stage).
     source: the whole instruction as one line, as BuildKit shows it in its progress output.
+    values: the arguments as BuildKit's parse tree holds them (ENV: name, value, name, value...).
+    expanded_args: for ADD and COPY, `values` with variables expanded in the stage's scope.
+    expanded_from: for COPY, the --from value expanded in the stage's scope.
+    mounts: for RUN, each --mount value and its expanded options.
     """
 
     line: int
@@ -121,6 +165,10 @@ class Instruction:
     heredocs: tuple[Heredoc, ...] = ()
     trigger: Instruction | None = None
     source: str = ""
+    values: tuple[str, ...] = ()
+    expanded_args: tuple[Expanded, ...] = ()
+    expanded_from: Expanded | None = None
+    mounts: tuple[Mount, ...] = ()
 
     def flag(self, name: str) -> str | None:
         """The last value given for flag `name`, or None when the flag is absent."""
@@ -155,6 +203,7 @@ class Dockerfile:
     directives: the parser directives found at the top, by lower-case name (`syntax`, `escape`, `check`).
     global_args: ARGs declared before the first FROM with their default values (None when an ARG has
         no default). Only these can be used in FROM lines.
+    directive_lines: the line of each directive.
     """
 
     instructions: list[Instruction]
@@ -162,6 +211,7 @@ class Dockerfile:
     directives: dict[str, str]
     escape: str = "\\"
     global_args: dict[str, str | None] = field(default_factory=dict)
+    directive_lines: dict[str, int] = field(default_factory=dict)
 
     def stage_instructions(self, index: int) -> list[Instruction]:
         """The instructions of stage `index`, its FROM first."""
@@ -203,256 +253,316 @@ def platform_args() -> dict[str, str | None]:
     return values
 
 
+# --- Reading (BuildKit's parser.Parse) ---------------------------------------------------------------------
+
+
+def parse_nodes(text: str) -> ReadResult:
+    """Read the text as BuildKit's parser.Parse does: directives and one parse-tree node per instruction.
+
+    This is the step BuildKit's own parser test files check (see tests/data/buildkit-parser).
+    """
+    try:
+        return read_dockerfile(text)
+    except ReadError as error:
+        raise DockerfileSyntaxError(error.line, error.message) from None
+
+
 def parse_dockerfile(text: str) -> Dockerfile:
     """Parse Dockerfile text. Raises DockerfileSyntaxError with a line number when it cannot."""
-    lines = text.split("\n")
-    if lines and lines[0].startswith("\ufeff"):
-        lines[0] = lines[0][1:]
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-    directives = _parse_directives(lines)
-    escape = directives.get("escape", "\\")
-    raw = _Reader(lines, escape).read_all()
-    return _assemble(raw, directives, escape)
+    read = parse_nodes(text)
+    return _Assembler(read).run()
 
 
-def _parse_directives(lines: list[str]) -> dict[str, str]:
-    directives: dict[str, str] = {}
-    for number, line in enumerate(lines, start=1):
-        match = DIRECTIVE_PATTERN.match(line.lstrip(" \t"))
-        if not match:
-            break
-        name = match.group(1).lower()
-        if name not in KNOWN_DIRECTIVES:
-            break
-        if name in directives:
-            raise DockerfileSyntaxError(number, f"only one {name} parser directive can be used")
-        if name == "escape" and match.group(2) not in ("\\", "`"):
-            raise DockerfileSyntaxError(number, f"invalid escape token {match.group(2)!r}: it must be ` or \\")
-        directives[name] = match.group(2)
-    return directives
+# --- Instructions (BuildKit's instructions.Parse) and scopes -----------------------------------------------
 
 
-@dataclass
-class _RawInstruction:
-    line: int
-    end_line: int
-    text: str
-    heredocs: tuple[Heredoc, ...]
+class _Assembler:
+    def __init__(self, read: ReadResult) -> None:
+        self.read = read
+        self.escape = read.escape
+        self.budget = Budget()
+        self.instructions: list[Instruction] = []
+        self.stages: list[Stage] = []
+        self.global_args: dict[str, str | None] = {}
+        self.global_scope = Scope({k: v for k, v in platform_args().items() if v is not None})
+        self.stage_scopes: list[Scope] = []
+        self.scope = Scope()
 
+    def run(self) -> Dockerfile:
+        for logical in self.read.lines:
+            self._add(logical)
+        if not self.instructions:
+            raise DockerfileSyntaxError(1, "the Dockerfile is empty: it needs at least a FROM line")
+        if not self.stages:
+            raise DockerfileSyntaxError(self.instructions[-1].line, "the Dockerfile has no FROM line")
+        return Dockerfile(
+            self.instructions,
+            self.stages,
+            self.read.directives,
+            self.escape,
+            self.global_args,
+            self.read.directive_lines,
+        )
 
-class _Reader:
-    """Turns physical lines into logical instruction lines (continuations and heredocs resolved)."""
-
-    def __init__(self, lines: list[str], escape: str) -> None:
-        self.lines = lines
-        self.position = 0
-        self.continuation = re.compile(re.escape(escape) + r"[ \t]*$")
-
-    def read_all(self) -> list[_RawInstruction]:
-        found = []
-        while self.position < len(self.lines):
-            instruction = self._read_one()
-            if instruction is not None:
-                found.append(instruction)
-        return found
-
-    def _next_line(self) -> tuple[int, str]:
-        self.position += 1
-        return self.position, self.lines[self.position - 1]
-
-    def _read_one(self) -> _RawInstruction | None:
-        start, line = self._next_line()
-        stripped = line.lstrip(WHITESPACE)
-        if not stripped or stripped.startswith("#"):
-            return None
-        text, continues = self._trim_continuation(stripped)
-        end = start
-        while continues and self.position < len(self.lines):
-            number, line = self._next_line()
-            stripped = line.lstrip(WHITESPACE)
-            # BuildKit skips comments and blank lines inside a continued instruction.
-            if not stripped or stripped.startswith("#"):
-                continue
-            part, continues = self._trim_continuation(line)
-            text += part
-            end = number
-        if not text.strip():
-            return None
-        heredocs = self._read_heredocs(text, start)
-        if heredocs:
-            end = self.position
-        return _RawInstruction(start, end, text.strip(WHITESPACE), heredocs)
-
-    def _trim_continuation(self, line: str) -> tuple[str, bool]:
-        match = self.continuation.search(line)
-        if match:
-            return line[: match.start()], True
-        return line, False
-
-    def _read_heredocs(self, text: str, start: int) -> tuple[Heredoc, ...]:
-        keyword, _, rest = text.strip(WHITESPACE).partition(" ")
-        if keyword.upper() not in HEREDOC_INSTRUCTIONS:
-            return ()
-        try:
-            args, _ = split_flag_words(rest.strip(WHITESPACE))
-        except ValueError:
-            return ()
-        markers = [marker for marker in map(_heredoc_marker, split_words(args)) if marker]
-        return tuple(self._read_heredoc_body(start, *marker) for marker in markers)
-
-    def _read_heredoc_body(self, start: int, name: str, strip_tabs: bool, expand: bool) -> Heredoc:
-        body_line = self.position + 1
-        content = []
-        while self.position < len(self.lines):
-            _, line = self._next_line()
-            candidate = line.lstrip("\t") if strip_tabs else line
-            if candidate == name:
-                return Heredoc(name, "".join(content), body_line, strip_tabs, expand)
-            content.append(line + "\n")
-        raise DockerfileSyntaxError(start, f"unterminated heredoc: no line with just {name!r} ends it")
-
-
-def _heredoc_marker(word: str) -> tuple[str, bool, bool] | None:
-    match = HEREDOC_PATTERN.match(word)
-    if not match or not match.group(3):
-        return None
-    raw_name = match.group(3)
-    name = unquote(raw_name)
-    if not name or len(split_words(raw_name)) != 1:
-        return None
-    quoted = any(char in raw_name for char in "'\"")
-    return name, match.group(2) == "-", not quoted
-
-
-def _assemble(raw: list[_RawInstruction], directives: dict[str, str], escape: str) -> Dockerfile:
-    instructions: list[Instruction] = []
-    stages: list[Stage] = []
-    global_args: dict[str, str | None] = {}
-    for item in raw:
-        # A FROM line opens the next stage; anything else belongs to the current one (-1 before any FROM).
-        starts_stage = item.text.split(None, 1)[0].upper() == "FROM"
-        stage_index = len(stages) if starts_stage else len(stages) - 1
-        instruction = _parse_instruction(item.text, item.line, item.end_line, stage_index, item.heredocs)
+    def _add(self, logical: LogicalLine) -> None:
+        node = logical.node
+        keyword = node.keyword.upper()
+        if not keyword:
+            raise DockerfileSyntaxError(
+                logical.line, "this line continues (it ends with the escape character) into nothing"
+            )
+        starts_stage = keyword == "FROM"
+        stage_index = len(self.stages) if starts_stage else len(self.stages) - 1
+        instruction = self._instruction(node, logical, stage_index)
         if starts_stage:
-            stages.append(_make_stage(instruction, stages))
-        elif not stages:
-            if instruction.keyword != "ARG":
+            self._start_stage(instruction)
+        elif not self.stages:
+            if keyword != "ARG":
                 raise DockerfileSyntaxError(
-                    item.line,
-                    f"{instruction.keyword} comes before the first FROM; a Dockerfile must start with "
-                    "FROM (only ARG may come before it)",
+                    logical.line,
+                    f"{keyword} comes before the first FROM; a Dockerfile must start with FROM (only ARG may "
+                    "come before it)",
                 )
-            global_args.update(parse_arg_defaults(instruction.args, global_args, escape))
-        instructions.append(instruction)
-    if not instructions:
-        raise DockerfileSyntaxError(1, "the Dockerfile is empty: it needs at least a FROM line")
-    if not stages:
-        raise DockerfileSyntaxError(instructions[-1].line, "the Dockerfile has no FROM line")
-    return Dockerfile(instructions, stages, directives, escape, global_args)
+            self._global_arg(instruction)
+        else:
+            instruction = self._in_stage(instruction)
+        self.instructions.append(instruction)
+
+    def _instruction(self, node: Node, logical: LogicalLine, stage: int, *, trigger: bool = False) -> Instruction:
+        line = logical.line
+        keyword = node.keyword.upper()
+        if keyword not in KNOWN_INSTRUCTIONS:
+            raise DockerfileSyntaxError(line, f"unknown instruction: {node.keyword}")
+        flags = _parse_flags(keyword, node.flags, line)
+        if not node.args:
+            raise DockerfileSyntaxError(line, f"{keyword} requires at least one argument")
+        json_args = _json_args(keyword, node, line)
+        _check_pairs(keyword, node, line)
+        child = None
+        if keyword == "ONBUILD" and node.child is not None:
+            child_keyword = node.child.keyword.upper()
+            if child_keyword in ("FROM", "MAINTAINER"):
+                raise DockerfileSyntaxError(line, f"{child_keyword} isn't allowed as an ONBUILD trigger")
+            child = self._instruction(node.child, logical, stage, trigger=True)
+        return Instruction(
+            line=line,
+            end_line=logical.end_line,
+            keyword=keyword,
+            args=node.args,
+            flags=flags,
+            json_args=json_args,
+            stage=stage,
+            heredocs=logical.heredocs,
+            trigger=child,
+            source=f"{keyword} {node.rest}".rstrip() if node.rest else keyword,
+            values=tuple(node.values),
+        )
+
+    # --- Stages and scopes ---------------------------------------------------------------------------------
+
+    def _start_stage(self, instruction: Instruction) -> None:
+        if len(self.stages) >= MAX_STAGES:
+            raise DockerfileSyntaxError(instruction.line, f"a Dockerfile may have at most {MAX_STAGES} stages here")
+        stage = _make_stage(instruction, self.stages)
+        base = self._expand(instruction, stage.base, self.global_scope)
+        if stage.platform is not None:
+            self._expand(instruction, stage.platform, self.global_scope)
+        parent = next((s for s in self.stages if s.name == base.value.lower()), None) if base.value else None
+        if parent is not None:
+            self.scope = self.stage_scopes[parent.index].copy()
+        else:
+            # An image's configuration may set variables the parser cannot see; scratch sets none.
+            self.scope = Scope({}, complete=base.value.lower() == "scratch")
+        self.stages.append(stage)
+        self.stage_scopes.append(self.scope)
+
+    def _global_arg(self, instruction: Instruction) -> None:
+        for name, raw in _arg_pairs(instruction):
+            if raw is None:
+                value = platform_args().get(name)
+            else:
+                value = self._expand(instruction, raw, self.global_scope, name=name).value
+            self.global_args[name] = value
+            if value is None:
+                self.global_scope.values.pop(name, None)
+            else:
+                self.global_scope.values[name] = value
+
+    def _in_stage(self, instruction: Instruction) -> Instruction:
+        keyword = instruction.keyword
+        if keyword == "ARG":
+            self._stage_arg(instruction)
+        elif keyword == "ENV":
+            self._stage_env(instruction)
+        elif keyword == "ONBUILD" and instruction.trigger is not None:
+            trigger = self._expanded_fields(instruction.trigger, self.scope.copy())
+            return _replace(instruction, trigger=trigger)
+        return self._expanded_fields(instruction, self.scope)
+
+    def _stage_arg(self, instruction: Instruction) -> None:
+        pairs = _arg_pairs(instruction)
+        before = self.scope.copy() if len(pairs) > 1 else self.scope
+        for name, raw in pairs:
+            if raw is None:
+                inherited = self.global_args.get(name, platform_args().get(name))
+                if inherited is not None:
+                    self.scope.values[name] = inherited
+                continue
+            value = self._expand(instruction, raw, self.scope, name=name)
+            if before is not self.scope and not _same_expansion(raw, before, value, self.escape):
+                # Current BuildKit expands each ARG with the ones before it on the same line; the sandbox's
+                # builder expands them all first. Refuse the lines where the two readings differ.
+                raise DockerfileSyntaxError(
+                    instruction.line,
+                    f"ARG {name} uses a variable set earlier on the same ARG line, which builders read "
+                    "differently. Put each ARG on its own line.",
+                )
+            self.scope.values[name] = value.value
+
+    def _stage_env(self, instruction: Instruction) -> None:
+        # All values are expanded with the variables set before this ENV line, then assigned.
+        pairs = []
+        for index in range(0, len(instruction.values) - 1, 2):
+            name = self._name(instruction, instruction.values[index])
+            pairs.append((name, self._expand(instruction, instruction.values[index + 1], self.scope, name=name)))
+        for name, value in pairs:
+            self.scope.values[name] = value.value
+
+    def _expanded_fields(self, instruction: Instruction, scope: Scope) -> Instruction:
+        keyword = instruction.keyword
+        if keyword == "LABEL":
+            for value in instruction.values:
+                self._expand(instruction, value, scope)
+        elif keyword in EXPANDED_INSTRUCTIONS:
+            changes: dict = {}
+            expanded = tuple(self._expand(instruction, value, scope) for value in instruction.values)
+            for name in ("chown", "chmod"):
+                for value in instruction.flag_values(name):
+                    self._expand(instruction, value, scope)
+            if keyword in ("ADD", "COPY"):
+                changes["expanded_args"] = expanded
+            if keyword == "COPY" and instruction.flag("from") is not None:
+                changes["expanded_from"] = self._expand(instruction, instruction.flag("from") or "", scope)
+            if changes:
+                return _replace(instruction, **changes)
+        elif keyword == "RUN" and instruction.flag_values("mount"):
+            mounts = tuple(self._mount(instruction, spec, scope) for spec in instruction.flag_values("mount"))
+            return _replace(instruction, mounts=mounts)
+        return instruction
+
+    def _mount(self, instruction: Instruction, spec: str, scope: Scope) -> Mount:
+        fields = split_csv(spec)
+        if fields is None:
+            return Mount(spec, None)
+        options: dict[str, Expanded] = {}
+        for item in fields:
+            key, _, value = item.partition("=")
+            options[key.lower()] = self._expand(instruction, value, scope)
+        return Mount(spec, options)
+
+    def _name(self, instruction: Instruction, raw: str) -> str:
+        if "$" in raw:
+            raise DockerfileSyntaxError(
+                instruction.line,
+                f"the name {raw!r} in {instruction.keyword} uses a variable; write the name itself",
+            )
+        name = remove_quotes(raw, self.escape)
+        if not name:
+            raise DockerfileSyntaxError(instruction.line, f"{instruction.keyword} names can not be blank")
+        return name
+
+    def _expand(self, instruction: Instruction, word: str, scope: Scope, *, name: str | None = None) -> Expanded:
+        try:
+            return expand_word(word, scope, self.escape, budget=self.budget)
+        except ExpansionError as error:
+            what = f"the value of {name}" if name else repr(word[:60] + ("..." if len(word) > 60 else ""))
+            raise DockerfileSyntaxError(
+                instruction.line, f"{instruction.keyword}: {what} cannot be expanded: {error.message}"
+            ) from None
 
 
-def _parse_instruction(
-    text: str, line: int, end_line: int, stage: int, heredocs: tuple[Heredoc, ...] = ()
-) -> Instruction:
-    parts = text.strip(WHITESPACE).split(None, 1)
-    keyword = parts[0].upper()
-    rest = parts[1] if len(parts) > 1 else ""
-    if keyword not in KNOWN_INSTRUCTIONS:
-        raise DockerfileSyntaxError(line, f"unknown instruction: {parts[0]}")
+def _same_expansion(raw: str, scope: Scope, expected: Expanded, escape: str) -> bool:
     try:
-        args, flag_words = split_flag_words(rest)
-    except ValueError as error:
-        raise DockerfileSyntaxError(line, str(error)) from None
-    flags = _parse_flags(keyword, flag_words, line)
-    args = args.strip(WHITESPACE)
-    if not args:
-        raise DockerfileSyntaxError(line, f"{keyword} requires at least one argument")
-    json_args = _json_args(keyword, args, line)
-    trigger = _onbuild_trigger(args, line, end_line, stage) if keyword == "ONBUILD" else None
-    source = f"{keyword} {rest.strip(WHITESPACE)}"
-    return Instruction(line, end_line, keyword, args, flags, json_args, stage, heredocs, trigger, source)
+        return expand_word(raw, scope, escape).value == expected.value
+    except ExpansionError:
+        return False
+
+
+def _replace(instruction: Instruction, **changes: object) -> Instruction:
+    return replace(instruction, **changes)
+
+
+def _arg_pairs(instruction: Instruction) -> list[tuple[str, str | None]]:
+    pairs: list[tuple[str, str | None]] = []
+    for word in instruction.values:
+        name, has_value, value = word.partition("=")
+        if not name:
+            raise DockerfileSyntaxError(instruction.line, "ARG names can not be blank")
+        if "$" in name or "'" in name or '"' in name or "\\" in name or "`" in name:
+            raise DockerfileSyntaxError(
+                instruction.line,
+                f"the ARG name {name!r} uses quotes, escapes or a variable, which builders read differently; "
+                "write the plain name",
+            )
+        pairs.append((name, value if has_value else None))
+    return pairs
+
+
+def _check_pairs(keyword: str, node: Node, line: int) -> None:
+    if keyword not in ("ENV", "LABEL"):
+        return
+    for index in range(0, len(node.values), 2):
+        if not node.values[index]:
+            raise DockerfileSyntaxError(line, f"{keyword} names can not be blank")
 
 
 def _parse_flags(keyword: str, words: list[str], line: int) -> dict[str, list[str]]:
+    # BuildKit's BFlags.Parse: case-sensitive names, one value per flag unless it may repeat.
     allowed = KNOWN_FLAGS.get(keyword, set())
     flags: dict[str, list[str]] = {}
     for word in words:
         if not word.startswith("--"):
             raise DockerfileSyntaxError(line, f"flag {word!r} must start with '--'")
         name, has_value, value = word[2:].partition("=")
-        name = name.lower()
         if name not in allowed:
-            raise DockerfileSyntaxError(line, f"unknown flag for {keyword}: --{name}")
-        if not has_value and name not in BOOLEAN_FLAGS:
+            hint = f" (flag names are lower case: --{name.lower()})" if name.lower() in allowed else ""
+            raise DockerfileSyntaxError(line, f"unknown flag for {keyword}: --{name}{hint}")
+        if name in flags and name not in REPEATABLE_FLAGS:
+            raise DockerfileSyntaxError(line, f"the flag --{name} is given twice")
+        if name in BOOLEAN_FLAGS:
+            if has_value and value.lower() not in ("true", "false"):
+                raise DockerfileSyntaxError(line, f"--{name} takes true or false, not {value!r}")
+        elif not has_value:
             raise DockerfileSyntaxError(line, f"missing a value on flag --{name} (write --{name}=...)")
         flags.setdefault(name, []).append(value)
     return flags
 
 
-def _json_args(keyword: str, args: str, line: int) -> list[str] | None:
+def _json_args(keyword: str, node: Node, line: int) -> list[str] | None:
     if keyword == "HEALTHCHECK":
-        return _healthcheck_json(args, line)
+        return _healthcheck_json(node, line)
     if keyword not in JSON_FORM_INSTRUCTIONS:
         return None
-    parsed = _json_or_error(args, line)
-    if parsed is None and keyword == "SHELL":
+    if not node.json and keyword == "SHELL":
         raise DockerfileSyntaxError(line, 'SHELL requires the arguments in JSON form, e.g. ["/bin/sh", "-c"]')
-    return parsed
+    return list(node.values) if node.json else None
 
 
-def _healthcheck_json(args: str, line: int) -> list[str] | None:
-    parts = args.split(None, 1)
-    kind = parts[0].upper()
+def _healthcheck_json(node: Node, line: int) -> list[str] | None:
+    kind = node.values[0].upper()
     if kind == "NONE":
-        if len(parts) > 1:
+        if len(node.values) > 1:
             raise DockerfileSyntaxError(line, "HEALTHCHECK NONE takes no arguments")
         return None
     if kind != "CMD":
-        raise DockerfileSyntaxError(line, f"unknown type {parts[0]!r} in HEALTHCHECK (try CMD)")
-    if len(parts) < 2:
+        raise DockerfileSyntaxError(line, f"unknown type {node.values[0]!r} in HEALTHCHECK (try CMD)")
+    if len(node.values) < 2 and not node.json:
         raise DockerfileSyntaxError(line, "HEALTHCHECK CMD needs a command")
-    return _json_or_error(parts[1], line)
-
-
-def _json_or_error(text: str, line: int) -> list[str] | None:
-    try:
-        return parse_json_array(text)
-    except ValueError as error:
-        raise DockerfileSyntaxError(line, str(error)) from None
-
-
-def parse_json_array(text: str) -> list[str] | None:
-    """Docker's JSON-form test: the list of strings, or None when the text is shell form.
-
-    Text that starts with `[` but is not valid JSON is shell form, as in Docker. A valid JSON array with
-    something other than strings in it raises ValueError, as Docker refuses it. Like Go's json.Decoder,
-    only the first JSON value counts: text after the closing `]` is ignored.
-    """
-    text = text.lstrip(WHITESPACE)
-    if not text.startswith("["):
-        return None
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text)
-    except ValueError:
-        return None
-    if not isinstance(value, list):
-        return None
-    if not all(isinstance(item, str) for item in value):
-        raise ValueError("when using JSON array syntax, arrays must be comprised of strings only")
-    return value
-
-
-def _onbuild_trigger(args: str, line: int, end_line: int, stage: int) -> Instruction:
-    trigger_keyword = args.split(None, 1)[0].upper()
-    if trigger_keyword == "ONBUILD":
-        raise DockerfileSyntaxError(line, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-    if trigger_keyword in ("FROM", "MAINTAINER"):
-        raise DockerfileSyntaxError(line, f"{trigger_keyword} isn't allowed as an ONBUILD trigger")
-    return _parse_instruction(args, line, end_line, stage)
+    return list(node.values[1:]) if node.json else None
 
 
 def _make_stage(instruction: Instruction, stages: list[Stage]) -> Stage:
-    words = instruction.args.split()
+    words = list(instruction.values)
     line = instruction.line
     if len(words) == 1:
         name = None
@@ -470,82 +580,39 @@ def _make_stage(instruction: Instruction, stages: list[Stage]) -> Stage:
     return Stage(len(stages), words[0], name, line, instruction.flag("platform"))
 
 
+# --- Helpers kept for callers ----------------------------------------------------------------------------
+
+
+def parse_json_array(text: str) -> list[str] | None:
+    """Docker's JSON-form test: the list of strings, or None when the text is shell form.
+
+    Text that starts with `[` but is not valid JSON is shell form, as in Docker. A valid JSON array with
+    something other than strings in it raises ValueError, as Docker refuses it.
+    """
+    return _parse_json_array(text)
+
+
 def split_flag_words(text: str) -> tuple[str, list[str]]:
     """Split the leading `--flag=value` words off an instruction's arguments (BuildKit's rules).
 
-    Quotes inside a flag value are removed (`--chown="app:app"`). A lone `--` ends the flags.
-    Returns the remaining text and the flag words.
+    Quotes inside a flag value are removed (`--chown="app:app"`). A lone `--` ends the flags. Returns the
+    remaining text and the flag words; raises ValueError for characters BuildKit would read differently.
     """
-    words: list[str] = []
-    position = 0
-    length = len(text)
-    while True:
-        while position < length and text[position] in WHITESPACE:
-            position += 1
-        if position >= length:
-            return "", words
-        if not text.startswith("--", position):
-            return text[position:], words
-        word, position = _read_flag_word(text, position)
-        if word == "--":
-            return text[position:], words
-        words.append(word)
-
-
-def _read_flag_word(text: str, position: int) -> tuple[str, int]:
-    word = []
-    quote = ""
-    length = len(text)
-    while position < length:
-        char = text[position]
-        if not quote and char in WHITESPACE:
-            break
-        if not quote and char in "'\"":
-            quote = char
-        elif quote and char == quote:
-            quote = ""
-        elif char == "\\" and position + 1 < length:
-            position += 1
-            word.append(text[position])
-        elif char != "\\":
-            word.append(char)
-        position += 1
-    return "".join(word), position
+    try:
+        rest, words, _ = extract_flags(text)
+    except WordError as error:
+        raise ValueError(error.message.replace("{where}", "here")) from None
+    return rest, words
 
 
 def split_words(text: str) -> list[str]:
     """Split text into shell words on unquoted whitespace, keeping quotes and backslashes as written."""
-    words: list[str] = []
-    current: list[str] = []
-    quote = ""
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char == "\\" and quote != "'" and position + 1 < len(text):
-            current.append(text[position : position + 2])
-            position += 2
-            continue
-        if quote:
-            quote = "" if char == quote else quote
-            current.append(char)
-        elif char in "'\"":
-            quote = char
-            current.append(char)
-        elif char in WHITESPACE:
-            if current:
-                words.append("".join(current))
-                current = []
-        else:
-            current.append(char)
-        position += 1
-    if current:
-        words.append("".join(current))
-    return words
+    return parse_words(text, "\\")
 
 
 def unquote(word: str, escape: str = "\\") -> str:
     """Remove shell quoting from one word: quotes go, backslash-escaped characters stay."""
-    return expand_variables(word, {}, escape, expand=False) or ""
+    return remove_quotes(word, escape)
 
 
 def parse_arg_defaults(args: str, known: dict[str, str | None], escape: str = "\\") -> dict[str, str | None]:
@@ -554,7 +621,7 @@ def parse_arg_defaults(args: str, known: dict[str, str | None], escape: str = "\
     Defaults may use earlier ARGs (`known`); a variable without a value expands to "" as in Docker.
     """
     found: dict[str, str | None] = {}
-    for word in split_words(args):
+    for word in parse_words(args, escape):
         name, has_default, value = word.partition("=")
         if not has_default:
             found[name] = None
@@ -572,100 +639,20 @@ def expand_variables(
     strict: bool = True,
     expand: bool = True,
 ) -> str | None:
-    """Expand `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:+alt}`, `${NAME+alt}`.
+    """Expand `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:+alt}`, `${NAME+alt}`...
 
-    Quotes are removed as the shell would; single quotes stop expansion. A variable that is unset
-    (missing, or an ARG without default) makes the result None when `strict`, or expands to "" otherwise.
-    With expand=False only quotes and escapes are processed.
+    Quotes are removed as BuildKit's lexer does; single quotes stop expansion. A variable used bare that
+    is unset (missing, or an ARG without default) makes the result None when `strict`, or expands to ""
+    otherwise. A word BuildKit cannot expand gives None. With expand=False only quotes and escapes are
+    processed.
     """
-    expander = _Expander(word, variables, escape, strict, expand)
-    return expander.run()
-
-
-class _Unresolved(Exception):
-    pass
-
-
-class _Expander:
-    def __init__(self, word: str, variables: dict[str, str | None], escape: str, strict: bool, expand: bool) -> None:
-        self.word = word
-        self.variables = variables
-        self.escape = escape
-        self.strict = strict
-        self.expand = expand
-        self.position = 0
-
-    def run(self) -> str | None:
-        try:
-            return self._read_until("")
-        except _Unresolved:
-            return None
-
-    def _read_until(self, stop: str) -> str:
-        out: list[str] = []
-        quote = ""
-        while self.position < len(self.word):
-            char = self.word[self.position]
-            if not quote and stop and char == stop:
-                return "".join(out)
-            self.position += 1
-            if char == self.escape and quote != "'" and self.position < len(self.word):
-                out.append(self.word[self.position])
-                self.position += 1
-            elif char in "'\"" and (not quote or quote == char):
-                quote = "" if quote else char
-            elif char == "$" and quote != "'" and self.expand:
-                out.append(self._variable())
-            else:
-                out.append(char)
-        return "".join(out)
-
-    def _variable(self) -> str:
-        if self.word.startswith("{", self.position):
-            return self._braced_variable()
-        match = VARIABLE_NAME_PATTERN.match(self.word, self.position)
-        if not match:
-            return "$"
-        self.position = match.end()
-        return self._value(match.group(0))
-
-    def _braced_variable(self) -> str:
-        start = self.position
-        match = VARIABLE_NAME_PATTERN.match(self.word, self.position + 1)
-        if not match:
-            return "$"
-        name = match.group(0)
-        self.position = match.end()
-        operator = ""
-        for candidate in (":-", ":+", "-", "+"):
-            if self.word.startswith(candidate, self.position):
-                operator = candidate
-                self.position += len(candidate)
-                break
-        alternative = self._read_until("}") if operator else ""
-        if not self.word.startswith("}", self.position):
-            # Not a form we know (such as `${A:?message}`): keep the text as written.
-            self.position = start
-            return "$"
-        self.position += 1
-        return self._apply(name, operator, alternative)
-
-    def _apply(self, name: str, operator: str, alternative: str) -> str:
-        value = self.variables.get(name)
-        if operator == ":-":
-            return value if value else alternative
-        if operator == "-":
-            return value if value is not None else alternative
-        if operator == ":+":
-            return alternative if value else ""
-        if operator == "+":
-            return alternative if value is not None else ""
-        return self._value(name)
-
-    def _value(self, name: str) -> str:
-        value = self.variables.get(name)
-        if value is None:
-            if self.strict:
-                raise _Unresolved(name)
-            return ""
-        return value
+    if not expand:
+        return remove_quotes(word, escape)
+    scope = Scope({name: value for name, value in variables.items() if value is not None})
+    try:
+        expanded = expand_word(word, scope, escape, limit=MAX_VALUE_CHARS)
+    except ExpansionError:
+        return None
+    if strict and expanded.missing:
+        return None
+    return expanded.value

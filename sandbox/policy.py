@@ -1,23 +1,30 @@
-"""What the sandbox refuses to build, checked before any build starts (docs/architecture.md, "Sandbox facts").
+"""What the sandbox refuses to build, checked before any build starts.
 
 A refused Dockerfile never reaches a daemon. Besides the security rules, anything that would make the
 daemon reach for a registry is refused too: the sandbox has no network, and a lookup would only fail
 slowly (a base image outside the catalog, `COPY --from=some/image`, a foreign `--platform`).
+
+The checks run on sandbox.dockerfile's reading, which is BuildKit's (see that module), with variables
+already expanded in each stage's scope, so `ARG URL=https://...` followed by `ADD $URL` is seen as the
+download it is. Where the reading of a Dockerfile depends on something the parser cannot see (a variable
+only the base image sets) or on which BuildKit version reads it, the Dockerfile is refused on purpose.
 """
 
 from __future__ import annotations
 
-import csv
 from typing import NoReturn
 
 from .dockerfile import (
-    DIRECTIVE_PATTERN,
     Dockerfile,
     DockerfileSyntaxError,
+    Expanded,
     Instruction,
+    Mount,
     host_platform,
+    match_directive,
     parse_dockerfile,
 )
+from .dockerfile_words import split_csv
 from .files import SubmissionRejected
 
 # The Docker 20.10 builder in the sandbox has the Dockerfile frontend built in, and that frontend predates
@@ -55,27 +62,49 @@ def check_dockerfile(text: str, catalog: list[str]) -> None:
         dockerfile = parse_dockerfile(text)
     except DockerfileSyntaxError as error:
         raise SubmissionRejected(f"line {error.line}: {error.message}") from None
+    _check_directive_order(dockerfile)
     allowed = {normalize_image_ref(name) for name in catalog}
     for instruction in dockerfile.instructions:
         _check_instruction(dockerfile, instruction, allowed, catalog)
 
 
+# Whitespace and control characters, for the generous reading of directive lines below.
+GENEROUS_SPACES = "".join(chr(code) for code in range(0x21) if code != 0x0A) + "\x7f\x85\xa0\u1680\u2028\u2029\u3000"
+GENEROUS_SPACES += "".join(chr(code) for code in range(0x2000, 0x200C)) + "\u202f\u205f\ufeff"
+
+
 def _check_syntax_directive(text: str) -> None:
-    # Checked on the raw text with the most generous reading of "the top of the file" (Docker 20.10 keeps
-    # reading directive-shaped lines even past unknown ones), so no reading of the file can find one.
+    # Checked on the raw text with the most generous reading of "the top of the file": Docker 20.10 keeps
+    # reading directive-shaped lines even past unknown ones, newer frontends skip a `#!` first line and also
+    # accept `// syntax=`, and any whitespace counts. So no builder can find a syntax directive here.
     lines = text.split("\n")
     if lines and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
-    for number, line in enumerate(lines, start=1):
-        match = DIRECTIVE_PATTERN.match(line.strip(" \t\r"))
+    start = 1 if lines and lines[0].startswith("#!") else 0
+    for number, line in enumerate(lines[start:], start=start + 1):
+        line = line.strip(GENEROUS_SPACES)
+        if line.startswith("//"):
+            line = "#" + line[2:]
+        match = match_directive(line, GENEROUS_SPACES)
         if not match:
             return
-        if match.group(1).lower() == "syntax":
+        if match[0].lower() == "syntax":
             raise SubmissionRejected(
                 f"line {number}: `# syntax=` directives are not allowed here. They make the builder download "
                 "and run a frontend image, and the sandbox has no network; the built-in Dockerfile syntax "
                 "is used instead. Remove this line."
             )
+
+
+def _check_directive_order(dockerfile: Dockerfile) -> None:
+    # The sandbox's builder does not know `# check=`: it stops reading directives there, so an escape
+    # directive after it would be a comment to the builder but a directive to current BuildKit.
+    lines = dockerfile.directive_lines
+    if "check" in lines and "escape" in lines and lines["check"] < lines["escape"]:
+        raise SubmissionRejected(
+            f"line {lines['escape']}: the sandbox's builder stops reading parser directives at `# check=` "
+            f"(line {lines['check']}), so it would not see this `# escape=` line. Put `# escape=` first."
+        )
 
 
 def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
@@ -84,6 +113,7 @@ def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed
         _check_from(dockerfile, instruction, allowed, catalog)
     elif keyword == "ONBUILD" and instruction.trigger is not None:
         # An ONBUILD trigger runs when a later stage builds FROM this one, so it obeys the same rules.
+        _check_trigger_variables(instruction.trigger)
         _check_instruction(dockerfile, instruction.trigger, allowed, catalog)
     if keyword in ("RUN", "COPY", "ADD") and instruction.heredocs and not SUPPORTS_HEREDOCS:
         _refuse(
@@ -95,8 +125,22 @@ def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed
         _check_run_flags(dockerfile, instruction, allowed, catalog)
     if keyword == "ADD":
         _check_add_sources(instruction)
-    if keyword == "COPY" and instruction.flag("from") is not None:
-        _check_copy_from(dockerfile, instruction, instruction.flag("from") or "", allowed, catalog)
+    if keyword == "COPY" and instruction.expanded_from is not None:
+        shown = instruction.flag("from") or ""
+        _check_image_source(dockerfile, instruction, shown, instruction.expanded_from, allowed, catalog)
+
+
+def _check_trigger_variables(trigger: Instruction) -> None:
+    words = [trigger.flag("from") or ""] if trigger.keyword == "COPY" else []
+    if trigger.keyword == "ADD":
+        words += list(trigger.values[:-1])
+    words += trigger.flag_values("mount")
+    if any("$" in word for word in words):
+        _refuse(
+            trigger,
+            f"this ONBUILD {trigger.keyword} uses a variable where the sandbox checks what it names. A trigger "
+            "runs later, in another stage, where the variable may have another value; write the value out.",
+        )
 
 
 def _check_from(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
@@ -143,50 +187,74 @@ def _check_run_flags(dockerfile: Dockerfile, instruction: Instruction, allowed: 
                 instruction,
                 f"RUN --security={security} is not allowed: build steps never run with extra privileges here.",
             )
-    for mount in instruction.flag_values("mount"):
+    for mount in instruction.mounts:
         _check_mount(dockerfile, instruction, mount, allowed, catalog)
 
 
 def _check_mount(
-    dockerfile: Dockerfile, instruction: Instruction, mount: str, allowed: set[str], catalog: list[str]
+    dockerfile: Dockerfile, instruction: Instruction, mount: Mount, allowed: set[str], catalog: list[str]
 ) -> None:
-    options = parse_mount(mount)
-    mount_type = options.get("type", "bind").lower()
-    if mount_type in REFUSED_MOUNT_TYPES:
-        _refuse(instruction, REFUSED_MOUNT_TYPES[mount_type])
-    if "from" in options:
-        _check_copy_from(dockerfile, instruction, options["from"], allowed, catalog)
+    if mount.options is None:
+        _refuse(
+            instruction,
+            f"--mount={mount.spec} cannot be read: write it as comma-separated key=value pairs, with "
+            'double quotes only around a whole value ("...").',
+        )
+    mount_type = mount.options.get("type")
+    if mount_type is not None:
+        _known(instruction, "--mount type", mount_type)
+    kind = mount_type.value.lower() if mount_type is not None else "bind"
+    if kind in REFUSED_MOUNT_TYPES:
+        _refuse(instruction, REFUSED_MOUNT_TYPES[kind])
+    source = mount.options.get("from")
+    if source is not None:
+        _check_image_source(dockerfile, instruction, parse_mount(mount.spec).get("from", ""), source, allowed, catalog)
 
 
-def _check_copy_from(
-    dockerfile: Dockerfile, instruction: Instruction, source: str, allowed: set[str], catalog: list[str]
+def _check_image_source(
+    dockerfile: Dockerfile,
+    instruction: Instruction,
+    shown: str,
+    source: Expanded,
+    allowed: set[str],
+    catalog: list[str],
 ) -> None:
     # --from names an earlier stage (by name or number) or an image; an image must come from the catalog.
-    resolved = dockerfile.resolve(source)
-    if resolved is None:
-        _refuse(instruction, f"--from={source} uses a build argument that has no value.")
-    if resolved.isdigit() and int(resolved) < instruction.stage:
+    _known(instruction, f"--from={shown}", source)
+    resolved = source.value
+    if resolved.isdecimal() and resolved.isascii() and int(resolved) < instruction.stage:
         return
     if _is_earlier_stage(dockerfile, resolved, instruction.stage):
         return
-    if normalize_image_ref(resolved) in allowed:
+    if resolved and normalize_image_ref(resolved) in allowed:
         return
     _refuse(
         instruction,
-        f"--from={source} is neither an earlier build stage nor an image in the sandbox. "
+        f"--from={shown} is neither an earlier build stage nor an image in the sandbox. "
         f"Name a stage defined above with FROM ... AS name. {_catalog_hint(catalog)}",
     )
 
 
 def _check_add_sources(instruction: Instruction) -> None:
-    sources = instruction.json_args[:-1] if instruction.json_args is not None else instruction.args.split()[:-1]
-    for source in sources:
-        if source.lower().startswith(URL_PREFIXES) or "://" in source:
+    for source in instruction.expanded_args[:-1]:
+        _known(instruction, f"ADD {source.value or '(empty)'}", source)
+        lowered = source.value.lower()
+        if lowered.startswith(URL_PREFIXES) or "://" in lowered:
             _refuse(
                 instruction,
-                f"ADD {source} would download from the network, and the sandbox has none. Add the file to your "
-                "submission and COPY it instead.",
+                f"ADD {source.value} would download from the network, and the sandbox has none. Add the file "
+                "to your submission and COPY it instead.",
             )
+
+
+def _known(instruction: Instruction, what: str, expanded: Expanded) -> None:
+    if expanded.unknown:
+        names = ", ".join(f"${name}" for name in sorted(expanded.unknown))
+        _refuse(
+            instruction,
+            f"{what} uses {names}, which this Dockerfile does not set (only the base image could), so the "
+            "sandbox cannot check what it names. Set it with ARG or ENV above, or write the value out.",
+        )
 
 
 def _is_earlier_stage(dockerfile: Dockerfile, name: str, before: int) -> bool:
@@ -197,10 +265,9 @@ def _is_earlier_stage(dockerfile: Dockerfile, name: str, before: int) -> bool:
 def parse_mount(spec: str) -> dict[str, str]:
     """Parse a RUN --mount value (`type=cache,target=/root/.cache`) into lower-case keys and values."""
     options: dict[str, str] = {}
-    for row in csv.reader([spec]):
-        for field in row:
-            key, _, value = field.strip().partition("=")
-            options[key.strip().lower()] = value.strip()
+    for item in split_csv(spec) or []:
+        key, _, value = item.strip().partition("=")
+        options[key.strip().lower()] = value.strip()
     return options
 
 

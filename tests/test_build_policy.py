@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from sandbox.dockerfile import host_platform
@@ -323,3 +325,156 @@ def test_parse_mount():
         "id": "pip",
     }
     assert parse_mount("TYPE=Secret") == {"type": "Secret"}
+
+
+# --- Hostile inputs: refused (or read) quickly, whatever their size ----------------------------------------
+
+# Generous: this is about complexity (linear time, bounded depth), not speed.
+TIME_LIMIT_SECONDS = 2.0
+DOUBLING = "ARG A=0123456789abcdef\n" + "ARG A=$A$A\n" * 40
+HOSTILE = {
+    "spaces in a directive": (
+        "# escape=" + " " * 20000 + "x\nFROM busybox\n",
+        "line 1: invalid escape token 'x': it must be ` or \\",
+    ),
+    "a directive line of 200 000 spaces": (
+        "#" + " " * 200000 + "\nFROM busybox\n",
+        "line 1: this line is longer than 65535 bytes, the most BuildKit reads",
+    ),
+    "60 000 continuation lines": ("FROM busybox\nRUN a \\\n" + "b \\\n" * 60000 + "c\n", None),
+    "nested defaults": (
+        "FROM busybox\nARG A=" + "${a:-" * 5000 + "x" + "}" * 5000 + "\n",
+        "line 2: ARG: the value of A cannot be expanded: variables are nested more than 16 deep",
+    ),
+    "a doubling ARG chain": (
+        "FROM busybox\n" + DOUBLING,
+        "line 15: ARG: the value of A cannot be expanded: its variables expand to more than 64 KiB of text",
+    ),
+    "a doubling ARG chain before FROM": (
+        DOUBLING + "FROM busybox\n",
+        "line 14: ARG: the value of A cannot be expanded: its variables expand to more than 64 KiB of text",
+    ),
+    "a doubling ENV chain": (
+        "FROM busybox\nENV A=0123456789abcdef\n" + "ENV A=$A$A\n" * 40,
+        "line 15: ENV: the value of A cannot be expanded: its variables expand to more than 64 KiB of text",
+    ),
+    "many 60 KiB values": (
+        "FROM busybox\nARG B=" + "x" * 60000 + "\n" + "".join(f"ENV C{i}=$B\n" for i in range(10)),
+        "line 6: ENV: the value of C3 cannot be expanded: its variables expand to too much text",
+    ),
+    "text built and thrown away": (
+        "FROM busybox\nARG B=" + "x" * 60000 + "\nENV C=" + "${X:+$B}" * 5000 + "\n",
+        "line 3: ENV: the value of C cannot be expanded: its variables expand to more than 64 KiB of text",
+    ),
+    "256 KiB of one character": ("a" * (256 * 1024), "line 1: this line is longer than 65535 bytes"),
+    "256 KiB of newlines": ("\n" * (256 * 1024), "line 1: the Dockerfile is empty"),
+    "256 KiB of backslashes": ("FROM busybox\nRUN " + "\\" * 60000 + "\n", None),
+    "an array nested 60 000 deep": (
+        "FROM busybox\nCMD " + "[" * 60000 + "\n",
+        "line 2: when using JSON array syntax, arrays must be comprised of strings only",
+    ),
+    "20 000 instructions": ("FROM busybox\n" + "RUN x\n" * 20000, None),
+    "10 000 chained ENV lines": ("FROM busybox\n" + "".join(f"ENV A{i}=$A{i - 1}x\n" for i in range(10000)), None),
+    "ONBUILD ONBUILD ...": (
+        "FROM busybox\n" + "ONBUILD " * 8000 + "RUN x\n",
+        "line 2: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+    ),
+    "2 000 stages": (
+        "".join(f"FROM busybox AS s{i}\n" for i in range(2000)),
+        "line 129: a Dockerfile may have at most 128 stages here",
+    ),
+    "an unterminated heredoc of 100 000 lines": (
+        "FROM busybox\nRUN <<EOF\n" + "x\n" * 100000,
+        "line 2: unterminated heredoc",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_inputs_finish_quickly_with_the_expected_answer(name):
+    text, expected = HOSTILE[name]
+    started = time.perf_counter()
+    try:
+        check_dockerfile(text, CATALOG)
+        outcome = None
+    except SubmissionRejected as error:
+        outcome = error.message
+    elapsed = time.perf_counter() - started
+    assert elapsed < TIME_LIMIT_SECONDS, f"{name} took {elapsed:.2f}s"
+    if expected is None:
+        assert outcome is None
+    else:
+        assert outcome is not None and outcome.startswith(expected), outcome
+
+
+# --- What a second reader could see differently is refused --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # BuildKit's directive pattern does not count a vertical tab as a space, so this is a comment to it.
+        (
+            "#\vescape=`\nFROM busybox\nRUN echo a `\nRUN --network=host true\n",
+            "line 1: the control character U+000B (vertical tab) at column 2 is not allowed",
+        ),
+        (
+            "#\u00a0escape=`\nFROM busybox\n",
+            "line 1: U+00A0 (no-break space) at column 2 is not allowed in the comment lines at the top",
+        ),
+        # BuildKit splits flag words on the byte 0xA0 inside a no-break space: two mounts to it, one to us.
+        (
+            "FROM busybox AS b\nFROM busybox\nRUN --mount=type=tmpfs,target=/t\u00a0--mount=from=b,target=/x ls\n",
+            "line 3: a flag may only use plain ASCII letters, digits and punctuation, but it has U+00A0 "
+            "(no-break space) at column 33",
+        ),
+        (
+            "FROM busybox\nRUN\u00a0--network=host true\n",
+            "line 2: an instruction keyword may only use plain ASCII letters, digits and punctuation, but it has "
+            "U+00A0 (no-break space) at column 4",
+        ),
+        (
+            "FROM busybox\n\u2003RUN true\n",
+            "line 2: U+2003 (em space) at column 1 is not allowed at the start of a line",
+        ),
+        ("FROM busybox\nRUN echo a\rRUN b\n", "line 2: a carriage return (U+000D) that does not end the line"),
+        (
+            "# check=skip=all\n# escape=`\nFROM busybox\n",
+            "line 2: the sandbox's builder stops reading parser directives at `# check=` (line 1)",
+        ),
+        ("#!/usr/bin/env docker\n# syntax=docker/dockerfile:1\nFROM busybox\n", "line 2: `# syntax=` directives"),
+        ("// syntax=docker/dockerfile:1\nFROM busybox\n", "line 1: `# syntax=` directives"),
+        (
+            "FROM busybox\nARG A=1 B=$A\n",
+            "line 2: ARG B uses a variable set earlier on the same ARG line, which builders read differently",
+        ),
+    ],
+)
+def test_what_builders_read_differently_is_refused(text, expected):
+    assert refused(text).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FROM busybox\nARG U=https://example.com/x\nADD $U /x\n", "line 3: ADD https://example.com/x would download"),
+        ("ARG U=https://example.com/x\nFROM busybox\nARG U\nADD ${U} /x\n", "line 4: ADD https://example.com/x"),
+        ("FROM busybox\nENV H=example.com\nADD https://$H/x /x\n", "line 3: ADD https://example.com/x"),
+        ("FROM busybox\nARG U=https://e.com/x\nENV U=local.txt\nADD $U /x\n", None),
+        ("FROM busybox AS a\nENV G=git@github.com:x/y\nFROM a\nADD $G /y\n", "line 4: ADD git@github.com:x/y"),
+        ("FROM busybox\nADD ht${PATH:+tp://e.com}/x /x\n", "line 2: ADD ht/x uses $PATH, which this Dockerfile"),
+        ("FROM busybox\nARG T=secret\nRUN --mount=type=$T,id=a true\n", "line 3: secret mounts"),
+        ("FROM busybox\nARG I=alpine\nRUN --mount=from=$I,target=/a true\n", "line 3: --from=$I is neither"),
+        ("FROM busybox\nARG I=alpine\nCOPY --from=$I /a /a\n", "line 3: --from=$I is neither"),
+        ("FROM busybox AS b\nFROM busybox\nARG S=b\nCOPY --from=$S /a /a\n", None),
+        ("FROM busybox\nCOPY --from=$FROM_IMAGE /a /a\n", "line 2: --from=$FROM_IMAGE uses $FROM_IMAGE"),
+        ("FROM busybox\nARG U=http://e.com/x\nONBUILD ADD $U /x\n", "line 3: this ONBUILD ADD uses a variable"),
+        ("FROM busybox\nENV PATH\n", "line 2: ENV PATH has no value: write ENV PATH=value."),
+        ("FROM busybox\nARG A=${B#x}\n", "line 2: ARG: the value of A cannot be expanded: the form ${B#...}"),
+    ],
+)
+def test_variables_are_expanded_before_sources_images_and_mounts_are_checked(text, expected):
+    if expected is None:
+        accepted(text)
+    else:
+        assert refused(text).startswith(expected)
