@@ -6,13 +6,25 @@ No registry can be reached, so the images learners may name in FROM are made her
 - debian:bookworm-slim    debootstrap --variant=minbase, slimmed like the official image.
 - python:3.11-slim        the Debian tree plus python3, pip and venv, with an offline wheelhouse in
                           /opt/wheels and /etc/pip.conf pointing at it, so `pip install` works with no network.
+- redis:7                 Debian bookworm's redis-server package (Redis 7.0.x), not the upstream redis image:
+                          redis-server in the foreground on 0.0.0.0:6379 with protected mode off, run as the
+                          redis user, data in the volume /data, redis-cli inside.
+- postgres:15             Debian bookworm's postgresql-15 package, not the upstream postgres image: an
+                          entrypoint that initialises PGDATA (the volume /var/lib/postgresql/data) on the first
+                          start from POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB and POSTGRES_HOST_AUTH_METHOD,
+                          then runs postgres as the postgres user on every address; psql and pg_isready inside.
+
+One more image is built and loaded with the catalog but is not part of it, so learners can never name it in
+FROM: PROBE_IMAGE, Debian with curl, netcat, redis-cli, psql, python3, ip and ps. The grader runs it in a
+learner container's network namespace to probe services with its own tools.
 
 Each image is made once into a tarball in settings.CATALOG_CACHE (a root filesystem is imported on one
 sandbox daemon, then saved) and loaded into every daemon. A tarball is remade only when it is missing or
 its recipe version changed; a daemon that already holds the same image id is skipped. Every image carries the
 labels dockyard.catalog=1 and dockyard.catalog.recipe=VERSION.
 
-When settings.CATALOG_REGISTRY_MIRROR is set, each daemon pulls the real images from that mirror instead.
+When settings.CATALOG_REGISTRY_MIRROR is set, each daemon pulls the real images from that mirror instead, and
+the probe as MIRROR/dockyard-probe:1 (push the tarball this module makes there).
 """
 
 from __future__ import annotations
@@ -22,11 +34,12 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +65,26 @@ GLIBC_MINORS = (36, 35, 34, 31, 28, 27, 26, 24, 17, 12, 5)
 LEGACY_PLATFORMS = ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
 WHEEL_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in GLIBC_MINORS] + LEGACY_PLATFORMS
 
+REDIS_MAJOR = "7"
+REDIS_PACKAGES = ["redis-server"]
+POSTGRES_MAJOR = "15"
+POSTGRES_BIN = f"/usr/lib/postgresql/{POSTGRES_MAJOR}/bin"
+POSTGRES_DATA = "/var/lib/postgresql/data"
+# `locales` for initdb's en_US.UTF-8, like the official image.
+POSTGRES_PACKAGES = [f"postgresql-{POSTGRES_MAJOR}", "locales"]
+# The grader's own tools; no pip, no DNS tools.
+PROBE_PACKAGES = ["curl", "netcat-openbsd", "redis-tools", "postgresql-client", "python3", "iproute2", "procps"]
+PROBE_IMAGE = "dockyard-probe:1"
+# Entrypoint scripts copied into images, kept as files beside this module.
+CATALOG_FILES = Path(__file__).resolve().parent / "catalog_files"
+ENTRYPOINT = "/usr/local/bin/docker-entrypoint.sh"
+
+
+def file_version(name: str) -> str:
+    """A short hash of one file in CATALOG_FILES, so editing it changes the recipe of the image it goes in."""
+    return hashlib.sha256((CATALOG_FILES / name).read_bytes()).hexdigest()[:8]
+
+
 # Bump a version when its recipe changes; a cached tarball with another version is then remade.
 DEBIAN_TREE_VERSION = "1"
 WHEELHOUSE_VERSION = hashlib.sha256("\n".join(WHEELHOUSE_REQUIREMENTS).encode()).hexdigest()[:8]
@@ -59,9 +92,26 @@ RECIPE_VERSIONS = {
     "busybox:latest": "1",
     "debian:bookworm-slim": f"1-tree{DEBIAN_TREE_VERSION}",
     "python:3.11-slim": f"1-tree{DEBIAN_TREE_VERSION}-wheels{WHEELHOUSE_VERSION}",
+    "redis:7": f"1-tree{DEBIAN_TREE_VERSION}-entry{file_version('redis-entrypoint.sh')}",
+    "postgres:15": f"1-tree{DEBIAN_TREE_VERSION}-entry{file_version('postgres-entrypoint.sh')}",
+    PROBE_IMAGE: f"1-tree{DEBIAN_TREE_VERSION}",
+}
+# The image label org.opencontainers.image.description; {version} is the Debian package's version.
+DESCRIPTIONS = {
+    "redis:7": "Redis from Debian bookworm's redis-server package {version}, not the upstream redis image",
+    "postgres:15": (
+        f"PostgreSQL from Debian bookworm's postgresql-{POSTGRES_MAJOR} package {{version}}, "
+        "not the upstream postgres image"
+    ),
+    PROBE_IMAGE: (
+        "Dockyard's internal probe: Debian bookworm with curl, netcat, redis-cli, psql, python3, ip and ps; "
+        "not a base image"
+    ),
 }
 LABEL_CATALOG = "dockyard.catalog"
 LABEL_RECIPE = "dockyard.catalog.recipe"
+LABEL_PROBE = "dockyard.probe"
+LABEL_DESCRIPTION = "org.opencontainers.image.description"
 
 # Paths removed from Debian trees to make them slim, as the official -slim images do.
 SLIM_REMOVE = [
@@ -138,16 +188,23 @@ def catalog_names() -> list[str]:
     """Every FROM reference the build runner accepts: the catalog's names and their docker.io forms.
 
     `busybox` and `busybox:latest` are the same reference to Docker, so a `:latest` entry also allows the
-    bare name.
+    bare name. The probe image is never one of them, even when CATALOG_IMAGES names it.
     """
     names = []
     for name in settings.CATALOG_IMAGES:
+        if name == PROBE_IMAGE:
+            continue
         forms = [name]
         if name.endswith(":latest"):
             forms.append(name.removesuffix(":latest"))
         for form in forms:
             names += [form, f"docker.io/library/{form}"]
     return names
+
+
+def images_to_make() -> list[str]:
+    """The catalog images, then the probe, which is built and loaded with them."""
+    return [name for name in settings.CATALOG_IMAGES if name != PROBE_IMAGE] + [PROBE_IMAGE]
 
 
 def slug(name: str) -> str:
@@ -179,16 +236,48 @@ def needs_build(name: str) -> bool:
     )
 
 
-def image_changes(name: str, python_version: str = "") -> list[str]:
-    """The Dockerfile instructions applied on import: ENV and CMD like the official image, plus labels."""
-    changes = [f"ENV PATH={DEFAULT_PATH}"]
+def image_changes(name: str, version: str = "", package_version: str = "") -> list[str]:
+    """The Dockerfile instructions applied on import: ENV, CMD and the rest like the official image, plus labels.
+
+    `version` is the upstream version the official image puts in an ENV (PYTHON_VERSION, REDIS_VERSION,
+    PG_VERSION); `package_version` is the Debian package's version, named in the description label.
+    """
+    path = f"{DEFAULT_PATH}:{POSTGRES_BIN}" if name.startswith("postgres:") else DEFAULT_PATH
+    changes = [f"ENV PATH={path}"]
     if name.startswith("python:"):
-        changes += ["ENV LANG=C.UTF-8", f"ENV PYTHON_VERSION={python_version}", 'CMD ["python3"]']
+        changes += ["ENV LANG=C.UTF-8", f"ENV PYTHON_VERSION={version}", 'CMD ["python3"]']
     elif name.startswith("debian:"):
         changes.append('CMD ["bash"]')
+    elif name.startswith("redis:"):
+        changes += [
+            f"ENV REDIS_VERSION={version}",
+            "WORKDIR /data",
+            "VOLUME /data",
+            "EXPOSE 6379",
+            'ENTRYPOINT ["docker-entrypoint.sh"]',
+            'CMD ["redis-server"]',
+        ]
+    elif name.startswith("postgres:"):
+        changes += [
+            "ENV LANG=en_US.utf8",
+            f"ENV PG_MAJOR={POSTGRES_MAJOR}",
+            f"ENV PG_VERSION={version}",
+            f"ENV PGDATA={POSTGRES_DATA}",
+            f"VOLUME {POSTGRES_DATA}",
+            "EXPOSE 5432",
+            'ENTRYPOINT ["docker-entrypoint.sh"]',
+            'CMD ["postgres"]',
+        ]
+    elif name == PROBE_IMAGE:
+        changes += ["ENV LANG=C.UTF-8", 'CMD ["bash"]']
     else:
         changes.append('CMD ["sh"]')
     changes += [f"LABEL {LABEL_CATALOG}=1", f"LABEL {LABEL_RECIPE}={RECIPE_VERSIONS[name]}"]
+    if name == PROBE_IMAGE:
+        changes.append(f"LABEL {LABEL_PROBE}=1")
+    if name in DESCRIPTIONS:
+        description = DESCRIPTIONS[name].format(version=package_version)
+        changes.append(f'LABEL {LABEL_DESCRIPTION}="{description}"')
     return changes
 
 
@@ -424,10 +513,15 @@ def pip_command() -> list[str]:
     return [sys.executable, "-m", "pip"]
 
 
+def copy_debian_tree(root: Path, debian: Path, log: Path) -> None:
+    """Start an image's root filesystem as a copy of the cached Debian tree."""
+    run_logged(["cp", "-a", f"{debian}/.", str(root)], "copying the Debian tree", log)
+    (root / ".dockyard-tree-version").unlink(missing_ok=True)
+
+
 def build_python_rootfs(root: Path, debian: Path, wheels: Path) -> str:
     """Copy the Debian tree, install Python into it in a chroot, and return the Python version."""
-    run_logged(["cp", "-a", f"{debian}/.", str(root)], "copying the Debian tree", cache_dir() / "python.log")
-    (root / ".dockyard-tree-version").unlink(missing_ok=True)
+    copy_debian_tree(root, debian, cache_dir() / "python.log")
     install_packages(root, PYTHON_PACKAGES, cache_dir() / "python.log")
     slim(root)
     version = chroot_output(root, ["python3", "-c", "import platform; print(platform.python_version())"])
@@ -446,8 +540,123 @@ def build_python_rootfs(root: Path, debian: Path, wheels: Path) -> str:
     return version
 
 
+def redis_version(output: str) -> str:
+    """The version in `redis-server --version` output ("Redis server v=7.0.15 sha=...")."""
+    match = re.search(r"\bv=(\d+\.\d+\.\d+)", output)
+    if match is None:
+        raise CatalogError(f"Could not read a version from `redis-server --version`: {output!r}")
+    return match.group(1)
+
+
+def postgres_version(output: str) -> str:
+    """The version in `postgres --version` output ("postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)")."""
+    match = re.search(r"\(PostgreSQL\) (\d+\.\d+)", output)
+    if match is None:
+        raise CatalogError(f"Could not read a version from `postgres --version`: {output!r}")
+    return match.group(1)
+
+
+def listen_on_all_addresses(sample_config: str) -> str:
+    """postgresql.conf.sample with listen_addresses = '*', so every cluster initdb makes listens on all addresses.
+
+    The official image edits the same file; postgres inside a container must accept other containers.
+    """
+    text, count = re.subn(r"(?m)^#?listen_addresses\s*=\s*\S+.*$", "listen_addresses = '*'", sample_config)
+    if count != 1:
+        raise CatalogError(f"postgresql.conf.sample has {count} listen_addresses lines, expected one.")
+    return text
+
+
+def install_entrypoint(root: Path, script: str) -> None:
+    """Copy an entrypoint script from CATALOG_FILES to /usr/local/bin/docker-entrypoint.sh in the tree."""
+    target = root / ENTRYPOINT.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    shutil.copyfile(CATALOG_FILES / script, target)
+    target.chmod(0o755)
+
+
+def package_version(root: Path, package: str) -> str:
+    return chroot_output(root, ["dpkg-query", "--show", "--showformat=${Version}", package])
+
+
+def build_redis_rootfs(root: Path, debian: Path) -> tuple[str, str]:
+    """Debian's redis-server in a copy of the Debian tree; returns (Redis version, Debian package version)."""
+    log = cache_dir() / "redis.log"
+    copy_debian_tree(root, debian, log)
+    install_packages(root, REDIS_PACKAGES, log)
+    slim(root)
+    version = redis_version(chroot_output(root, ["redis-server", "--version"]))
+    if version.split(".")[0] != REDIS_MAJOR:
+        raise CatalogError(f"Debian {SUITE}'s redis-server is {version}, not {REDIS_MAJOR}: the image would lie.")
+    # The package made the redis user; like the official image, /data is its working directory and volume.
+    (root / "data").mkdir(exist_ok=True)
+    chroot_output(root, ["chown", "redis:redis", "/data"])
+    install_entrypoint(root, "redis-entrypoint.sh")
+    return version, package_version(root, "redis-server")
+
+
+def build_postgres_rootfs(root: Path, debian: Path) -> tuple[str, str]:
+    """Debian's postgresql-15 in a copy of the Debian tree; returns (PostgreSQL version, package version)."""
+    log = cache_dir() / "postgres.log"
+    copy_debian_tree(root, debian, log)
+    with apt_in_chroot(root, log) as install:
+        # Debian makes a cluster in /var/lib/postgresql/15/main when the server is installed; the entrypoint
+        # makes one in PGDATA instead, so that is switched off first, as the official image does.
+        install(["postgresql-common"])
+        config = root / "etc" / "postgresql-common" / "createcluster.conf"
+        text = re.sub(r"(?m)^#?\s*create_main_cluster\s*=.*$", "create_main_cluster = false", config.read_text())
+        write_in_tree(config, text)
+        install(POSTGRES_PACKAGES)
+        run_logged(
+            ["chroot", str(root), "localedef", "-i", "en_US", "-c", "-f", "UTF-8", "en_US.UTF-8"],
+            "making the en_US.UTF-8 locale",
+            log,
+        )
+    slim(root)
+    if (root / "var" / "lib" / "postgresql" / POSTGRES_MAJOR).exists():
+        raise CatalogError("Installing PostgreSQL made a cluster in the image although that was switched off.")
+    version = postgres_version(chroot_output(root, [f"{POSTGRES_BIN}/postgres", "--version"]))
+    if version.split(".")[0] != POSTGRES_MAJOR:
+        raise CatalogError(f"Debian {SUITE}'s postgres is {version}, not {POSTGRES_MAJOR}: the image would lie.")
+    sample = root / "usr" / "share" / "postgresql" / POSTGRES_MAJOR / "postgresql.conf.sample"
+    write_in_tree(sample, listen_on_all_addresses(sample.read_text()))
+    # Like the official image: PGDATA open to any user (the entrypoint narrows it once it owns it), the socket
+    # folder writable by postgres, and a folder for initialisation scripts.
+    data = root / POSTGRES_DATA.lstrip("/")
+    sockets = root / "run" / "postgresql"
+    for directory in (data, sockets, root / "docker-entrypoint-initdb.d"):
+        directory.mkdir(parents=True, exist_ok=True)
+    chroot_output(root, ["chown", "postgres:postgres", POSTGRES_DATA, "/run/postgresql"])
+    data.chmod(0o1777)
+    sockets.chmod(0o3777)
+    install_entrypoint(root, "postgres-entrypoint.sh")
+    return version, package_version(root, f"postgresql-{POSTGRES_MAJOR}")
+
+
+def build_probe_rootfs(root: Path, debian: Path) -> None:
+    """The grader's probe: the Debian tree plus PROBE_PACKAGES."""
+    log = cache_dir() / "probe.log"
+    copy_debian_tree(root, debian, log)
+    install_packages(root, PROBE_PACKAGES, log)
+    slim(root)
+    tools = ["curl", "nc", "redis-cli", "psql", "pg_isready", "python3", "ip", "ps"]
+    chroot_output(root, ["sh", "-c", " && ".join(f"command -v {tool}" for tool in tools)])
+
+
 def install_packages(root: Path, packages: list[str], log: Path) -> None:
     """apt-get install in a chroot of the tree, with /proc mounted only for as long as it runs."""
+    with apt_in_chroot(root, log) as install:
+        install(packages)
+
+
+@contextlib.contextmanager
+def apt_in_chroot(root: Path, log: Path) -> Iterator[Callable[[list[str]], None]]:
+    """apt-get update in a chroot of the tree, then give a function that installs packages there.
+
+    /proc is mounted, and services are kept from starting, only for as long as the block runs.
+    """
     # apt in the chroot needs the host's name servers to reach the mirror; slim() empties the file again.
     write_in_tree(root / "etc" / "resolv.conf", Path("/etc/resolv.conf").read_text())
     # No service may start inside the chroot while packages are configured.
@@ -455,12 +664,16 @@ def install_packages(root: Path, packages: list[str], log: Path) -> None:
     write_in_tree(policy, "#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     env = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"}
+
+    def install(packages: list[str]) -> None:
+        command = ["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends", *packages]
+        run_logged(command, "apt-get install in the chroot", log, env)
+
     proc = root / "proc"
     daemons.run(["mount", "-t", "proc", "proc", str(proc)], f"mount /proc in {root}")
     try:
         run_logged(["chroot", str(root), "apt-get", "update"], "apt-get update in the chroot", log, env)
-        install = ["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends", *packages]
-        run_logged(install, "apt-get install in the chroot", log, env)
+        yield install
         run_logged(["chroot", str(root), "apt-get", "clean"], "apt-get clean in the chroot", log, env)
     finally:
         daemons.run(["umount", str(proc)], f"unmount {proc}")
@@ -538,21 +751,26 @@ def build_image(d: Daemon, name: str, rebuild: bool) -> Built:
     remove_tree(work)
     work.mkdir(parents=True)
     try:
-        python_version = ""
+        version = package = ""
+        root = work
         if name == "busybox:latest":
             build_busybox_rootfs(work)
-            root = work
         elif name == "debian:bookworm-slim":
             root = debian_tree()
         elif name == "python:3.11-slim":
-            python_version = build_python_rootfs(work, debian_tree(), download_wheelhouse())
-            root = work
+            version = build_python_rootfs(work, debian_tree(), download_wheelhouse())
+        elif name == "redis:7":
+            version, package = build_redis_rootfs(work, debian_tree())
+        elif name == "postgres:15":
+            version, package = build_postgres_rootfs(work, debian_tree())
+        elif name == PROBE_IMAGE:
+            build_probe_rootfs(work, debian_tree())
         else:
             raise CatalogError(f"There is no recipe for {name!r}; the catalog can make {', '.join(RECIPE_VERSIONS)}.")
         client = daemons.client_for(d.docker_host)
         try:
             previous = image_id_or_none(client, name)
-            import_rootfs(d, root, name, image_changes(name, python_version))
+            import_rootfs(d, root, name, image_changes(name, version, package))
             image_id = save_image(d, name, tarball_path(name))
             if previous not in (None, image_id):
                 remove_old_image(client, previous)
@@ -566,15 +784,15 @@ def build_image(d: Daemon, name: str, rebuild: bool) -> Built:
 
 
 def build_catalog(rebuild: bool = False) -> list[Built]:
-    """Make every missing or outdated catalog tarball, importing on the first sandbox daemon."""
+    """Make every missing or outdated catalog tarball (and the probe's), importing on the first sandbox daemon."""
     if settings.CATALOG_REGISTRY_MIRROR:
         return []
-    names = settings.CATALOG_IMAGES
+    names = images_to_make()
     unknown = [name for name in names if name not in RECIPE_VERSIONS]
     if unknown:
         raise CatalogError(
             f"CATALOG_IMAGES names {', '.join(unknown)}, which the catalog cannot make; it can make "
-            f"{', '.join(RECIPE_VERSIONS)}."
+            f"{', '.join(name for name in RECIPE_VERSIONS if name != PROBE_IMAGE)}."
         )
     if not rebuild and not any(needs_build(name) for name in names):
         return [build_image(daemons.daemon(0), name, rebuild=False) for name in names]
@@ -602,7 +820,7 @@ def load_into(d: Daemon) -> list[Loaded]:
     results = []
     client = daemons.client_for(d.docker_host, timeout=600)
     try:
-        for name in settings.CATALOG_IMAGES:
+        for name in images_to_make():
             started = time.monotonic()
             manifest = read_manifest(name)
             if manifest is None or not tarball_path(name).exists():
@@ -644,13 +862,14 @@ def pull_into(d: Daemon) -> list[Loaded]:
     results = []
     client = daemons.client_for(d.docker_host, timeout=600)
     try:
-        for name in settings.CATALOG_IMAGES:
+        for name in images_to_make():
             started = time.monotonic()
             if image_id_or_none(client, name) is not None:
                 results.append(Loaded(d.name, name, 0.0, loaded=False))
                 continue
             repository, tag = name.rsplit(":", 1)
-            if "/" not in repository:
+            # Official images live under library/ in a registry; the probe is Dockyard's own.
+            if "/" not in repository and name != PROBE_IMAGE:
                 repository = f"library/{repository}"
             try:
                 image = client.images.pull(f"{mirror}/{repository}", tag=tag)
