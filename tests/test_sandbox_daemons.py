@@ -490,15 +490,40 @@ def test_loading_skips_an_image_the_daemon_already_has_and_replaces_an_old_one(
     settings.CATALOG_IMAGES = ["busybox:latest", "python:3.11-slim"]
     write_catalog_entry("busybox:latest", "sha256:busy")
     write_catalog_entry("python:3.11-slim", "sha256:new")
+    write_catalog_entry(catalog.PROBE_IMAGE, "sha256:probe")
     images = FakeImages(
-        held={"busybox:latest": "sha256:busy", "python:3.11-slim": "sha256:old"},
+        held={"busybox:latest": "sha256:busy", "python:3.11-slim": "sha256:old", catalog.PROBE_IMAGE: "sha256:probe"},
         after_load={"python:3.11-slim": "sha256:new"},
     )
     monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
     results = catalog.load_into(daemons.daemon(0))
-    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), ("python:3.11-slim", True)]
+    assert [(r.name, r.loaded) for r in results] == [
+        ("busybox:latest", False),
+        ("python:3.11-slim", True),
+        (catalog.PROBE_IMAGE, False),
+    ]
     assert images.loaded == ["python_3.11-slim.tar"]
     assert images.removed == ["sha256:old"]
+
+
+def test_the_probe_is_loaded_into_every_daemon_with_the_catalog(catalog_cache, sandbox_root, settings, monkeypatch):
+    settings.CATALOG_IMAGES = ["busybox:latest"]
+    write_catalog_entry("busybox:latest", "sha256:busy")
+    write_catalog_entry(catalog.PROBE_IMAGE, "sha256:probe")
+    images = FakeImages(held={"busybox:latest": "sha256:busy"}, after_load={catalog.PROBE_IMAGE: "sha256:probe"})
+    monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
+    results = catalog.load_into(daemons.daemon(0))
+    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), (catalog.PROBE_IMAGE, True)]
+    assert images.loaded == ["dockyard-probe_1.tar"]
+
+
+def test_a_missing_probe_tarball_says_how_to_make_it(catalog_cache, sandbox_root, settings, monkeypatch):
+    settings.CATALOG_IMAGES = ["busybox:latest"]
+    write_catalog_entry("busybox:latest", "sha256:busy")
+    images = FakeImages(held={"busybox:latest": "sha256:busy"})
+    monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
+    with pytest.raises(CatalogError, match=r"tarball for dockyard-probe:1 is missing; run `manage.py sandbox catalog`"):
+        catalog.load_into(daemons.daemon(0))
 
 
 def test_a_registry_mirror_is_pulled_from_instead_of_building(catalog_cache, sandbox_root, settings, monkeypatch):
@@ -508,8 +533,13 @@ def test_a_registry_mirror_is_pulled_from_instead_of_building(catalog_cache, san
     monkeypatch.setattr(daemons, "client_for", lambda host, timeout=60: FakeClient(images))
     assert catalog.build_catalog() == []
     results = catalog.load_into(daemons.daemon(0))
-    assert images.pulled == ["mirror.example:5000/library/python:3.11-slim"]
-    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), ("python:3.11-slim", True)]
+    # The probe is Dockyard's own image, so it has no library/ prefix in the mirror.
+    assert images.pulled == ["mirror.example:5000/library/python:3.11-slim", "mirror.example:5000/dockyard-probe:1"]
+    assert [(r.name, r.loaded) for r in results] == [
+        ("busybox:latest", False),
+        ("python:3.11-slim", True),
+        (catalog.PROBE_IMAGE, True),
+    ]
 
 
 # --- Integration: the real running daemons -------------------------------------------------------------------------
@@ -599,7 +629,7 @@ def test_the_catalog_is_in_every_daemon(running_daemons):
     for d in running_daemons:
         client = daemons.client_for(d.docker_host)
         try:
-            for name in settings.CATALOG_IMAGES:
+            for name in catalog.images_to_make():
                 image = client.images.get(name)
                 assert name in image.tags
                 if not settings.CATALOG_REGISTRY_MIRROR:
