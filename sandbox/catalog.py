@@ -1,4 +1,4 @@
-"""The offline base-image catalog (DESIGN.md, "Base image catalog").
+"""The offline base-image catalog.
 
 No registry can be reached, so the images learners may name in FROM are made here from Debian packages:
 
