@@ -6,25 +6,34 @@ No registry can be reached, so the images learners may name in FROM are made her
 - debian:bookworm-slim    debootstrap --variant=minbase, slimmed like the official image.
 - python:3.11-slim        the Debian tree plus python3, pip and venv, with an offline wheelhouse in
                           /opt/wheels and /etc/pip.conf pointing at it, so `pip install` works with no network.
+- redis:7                 Debian bookworm's redis-server package (Redis 7.0.x), not the upstream redis image:
+                          redis-server in the foreground on 0.0.0.0:6379 with protected mode off, run as the
+                          redis user, data in the volume /data, redis-cli inside.
+- postgres:15             Debian bookworm's postgresql-15 package, not the upstream postgres image: an
+                          entrypoint that initialises PGDATA (the volume /var/lib/postgresql/data) on the first
+                          start from POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB and POSTGRES_HOST_AUTH_METHOD,
+                          then runs postgres as the postgres user on every address; psql and pg_isready inside.
+
+One more image is built and loaded with the catalog but is not part of it, so learners can never name it in
+FROM: PROBE_IMAGE, Debian with curl, netcat, redis-cli, psql, python3, ip and ps. The grader runs it in a
+learner container's network namespace to probe services with its own tools.
 
 Each image is made once into a tarball in settings.CATALOG_CACHE (a root filesystem is imported on one
 sandbox daemon, then saved) and loaded into every daemon. A tarball is remade only when it is missing or
 its recipe version changed; a daemon that already holds the same image id is skipped. Every image carries the
 labels dockyard.catalog=1 and dockyard.catalog.recipe=VERSION.
 
-When settings.CATALOG_REGISTRY_MIRROR is set, each daemon pulls the real images from that mirror instead.
+When settings.CATALOG_REGISTRY_MIRROR is set, each daemon pulls the real images from that mirror instead, and
+the probe as MIRROR/dockyard-probe:1 (push the tarball this module makes there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,83 +45,56 @@ from django.conf import settings
 from sandbox import daemons
 from sandbox.clients import SandboxSetupError, make_client
 from sandbox.daemons import Daemon
+from sandbox.rootfs import (
+    DEBIAN_TREE_VERSION,
+    DEFAULT_PATH,
+    POSTGRES_BIN,
+    POSTGRES_DATA,
+    POSTGRES_MAJOR,
+    WHEELHOUSE_VERSION,
+    CatalogError,
+    build_busybox_rootfs,
+    build_postgres_rootfs,
+    build_probe_rootfs,
+    build_python_rootfs,
+    build_redis_rootfs,
+    cache_dir,
+    debian_tree,
+    debian_tree_path,
+    download_wheelhouse,
+    file_version,
+    remove_tree,
+    wheelhouse_path,
+)
 
-SUITE = "bookworm"
-KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
-APT_SOURCES = Path("/etc/apt/sources.list")
-APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# What the lessons install with pip. Changing this list changes the python image's recipe version, so the
-# image is remade on the next `manage.py sandbox catalog`.
-WHEELHOUSE_REQUIREMENTS = ["flask", "gunicorn", "requests", "pytest", "setuptools", "wheel"]
-PYTHON_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
-PYTHON_MINOR = "3.11"
-# Debian bookworm has glibc 2.36, so wheels for any of these run in the image. pip does not widen one
-# --platform to the older manylinux tags by itself, so each is named (pure-Python wheels always match).
-GLIBC_MINORS = (36, 35, 34, 31, 28, 27, 26, 24, 17, 12, 5)
-LEGACY_PLATFORMS = ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
-WHEEL_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in GLIBC_MINORS] + LEGACY_PLATFORMS
+# The grader's own tools (see the module docstring); never a base image learners may name.
+PROBE_IMAGE = "dockyard-probe:1"
 
 # Bump a version when its recipe changes; a cached tarball with another version is then remade.
-DEBIAN_TREE_VERSION = "1"
-WHEELHOUSE_VERSION = hashlib.sha256("\n".join(WHEELHOUSE_REQUIREMENTS).encode()).hexdigest()[:8]
 RECIPE_VERSIONS = {
     "busybox:latest": "1",
     "debian:bookworm-slim": f"1-tree{DEBIAN_TREE_VERSION}",
     "python:3.11-slim": f"1-tree{DEBIAN_TREE_VERSION}-wheels{WHEELHOUSE_VERSION}",
+    "redis:7": f"1-tree{DEBIAN_TREE_VERSION}-entry{file_version('redis-entrypoint.sh')}",
+    "postgres:15": f"1-tree{DEBIAN_TREE_VERSION}-entry{file_version('postgres-entrypoint.sh')}",
+    PROBE_IMAGE: f"1-tree{DEBIAN_TREE_VERSION}",
+}
+# The image label org.opencontainers.image.description; {version} is the Debian package's version.
+DESCRIPTIONS = {
+    "redis:7": "Redis from Debian bookworm's redis-server package {version}, not the upstream redis image",
+    "postgres:15": (
+        f"PostgreSQL from Debian bookworm's postgresql-{POSTGRES_MAJOR} package {{version}}, "
+        "not the upstream postgres image"
+    ),
+    PROBE_IMAGE: (
+        "Dockyard's internal probe: Debian bookworm with curl, netcat, redis-cli, psql, python3, ip and ps; "
+        "not a base image"
+    ),
 }
 LABEL_CATALOG = "dockyard.catalog"
 LABEL_RECIPE = "dockyard.catalog.recipe"
-
-# Paths removed from Debian trees to make them slim, as the official -slim images do.
-SLIM_REMOVE = [
-    "var/lib/apt/lists",
-    "var/cache/apt",
-    "var/cache/debconf/templates.dat-old",
-    "var/lib/dpkg/status-old",
-    "var/lib/dpkg/diversions-old",
-    "usr/share/man",
-    "usr/share/info",
-    "usr/share/groff",
-    "usr/share/lintian",
-    "usr/share/linda",
-    "usr/share/locale",
-]
-# Kept out of later package installs in the image too (the official images ship the same file).
-DPKG_SLIM_CONFIG = """\
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/lintian/overrides/*
-path-exclude /usr/share/locale/*
-path-exclude /usr/share/man/*
-"""
-APT_SLIM_CONFIG = """\
-// Keep images small: no package cache and no translated descriptions.
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-Acquire::Languages "none";
-"""
-PIP_CONFIG = "[global]\nno-index = true\nfind-links = /opt/wheels\n"
-PASSWD = """\
-root:x:0:0:root:/root:/bin/sh
-daemon:x:1:1:daemon:/usr/sbin:/bin/false
-nobody:x:65534:65534:nobody:/home:/bin/false
-"""
-GROUP = """\
-root:x:0:
-daemon:x:1:
-nogroup:x:65534:
-"""
-SHADOW = "root:*:10933:0:99999:7:::\ndaemon:*:10933:0:99999:7:::\nnobody:*:10933:0:99999:7:::\n"
-
-
-class CatalogError(SandboxSetupError):
-    """The catalog could not be built or loaded. The message says why."""
+LABEL_PROBE = "dockyard.probe"
+LABEL_DESCRIPTION = "org.opencontainers.image.description"
 
 
 @dataclass
@@ -139,16 +121,23 @@ def catalog_names() -> list[str]:
     """Every FROM reference a build accepts: the catalog's names and their docker.io forms.
 
     `busybox` and `busybox:latest` are the same reference to Docker, so a `:latest` entry also allows the
-    bare name.
+    bare name. The probe image is never one of them, even when CATALOG_IMAGES names it.
     """
     names = []
     for name in settings.CATALOG_IMAGES:
+        if name == PROBE_IMAGE:
+            continue
         forms = [name]
         if name.endswith(":latest"):
             forms.append(name.removesuffix(":latest"))
         for form in forms:
             names += [form, f"docker.io/library/{form}"]
     return names
+
+
+def images_to_make() -> list[str]:
+    """The catalog images, then the probe, which is built and loaded with them."""
+    return [name for name in settings.CATALOG_IMAGES if name != PROBE_IMAGE] + [PROBE_IMAGE]
 
 
 def slug(name: str) -> str:
@@ -180,299 +169,49 @@ def needs_build(name: str) -> bool:
     )
 
 
-def image_changes(name: str, python_version: str = "") -> list[str]:
-    """The Dockerfile instructions applied on import: ENV and CMD like the official image, plus labels."""
-    changes = [f"ENV PATH={DEFAULT_PATH}"]
+def image_changes(name: str, version: str = "", package_version: str = "") -> list[str]:
+    """The Dockerfile instructions applied on import: ENV, CMD and the rest like the official image, plus labels.
+
+    `version` is the upstream version the official image puts in an ENV (PYTHON_VERSION, REDIS_VERSION,
+    PG_VERSION); `package_version` is the Debian package's version, named in the description label.
+    """
+    path = f"{DEFAULT_PATH}:{POSTGRES_BIN}" if name.startswith("postgres:") else DEFAULT_PATH
+    changes = [f"ENV PATH={path}"]
     if name.startswith("python:"):
-        changes += ["ENV LANG=C.UTF-8", f"ENV PYTHON_VERSION={python_version}", 'CMD ["python3"]']
+        changes += ["ENV LANG=C.UTF-8", f"ENV PYTHON_VERSION={version}", 'CMD ["python3"]']
     elif name.startswith("debian:"):
         changes.append('CMD ["bash"]')
+    elif name.startswith("redis:"):
+        changes += [
+            f"ENV REDIS_VERSION={version}",
+            "WORKDIR /data",
+            "VOLUME /data",
+            "EXPOSE 6379",
+            'ENTRYPOINT ["docker-entrypoint.sh"]',
+            'CMD ["redis-server"]',
+        ]
+    elif name.startswith("postgres:"):
+        changes += [
+            "ENV LANG=en_US.utf8",
+            f"ENV PG_MAJOR={POSTGRES_MAJOR}",
+            f"ENV PG_VERSION={version}",
+            f"ENV PGDATA={POSTGRES_DATA}",
+            f"VOLUME {POSTGRES_DATA}",
+            "EXPOSE 5432",
+            'ENTRYPOINT ["docker-entrypoint.sh"]',
+            'CMD ["postgres"]',
+        ]
+    elif name == PROBE_IMAGE:
+        changes += ["ENV LANG=C.UTF-8", 'CMD ["bash"]']
     else:
         changes.append('CMD ["sh"]')
     changes += [f"LABEL {LABEL_CATALOG}=1", f"LABEL {LABEL_RECIPE}={RECIPE_VERSIONS[name]}"]
+    if name == PROBE_IMAGE:
+        changes.append(f"LABEL {LABEL_PROBE}=1")
+    if name in DESCRIPTIONS:
+        description = DESCRIPTIONS[name].format(version=package_version)
+        changes.append(f'LABEL {LABEL_DESCRIPTION}="{description}"')
     return changes
-
-
-# --- The Debian mirror apt already uses --------------------------------------------------------------------
-
-
-def parse_apt_sources(text: str, deb822: bool) -> list[tuple[str, list[str], list[str]]]:
-    """(uri, suites, components) of each enabled binary `deb` entry in one sources file."""
-    if not deb822:
-        entries = []
-        for line in text.splitlines():
-            words = line.split("#", 1)[0].split()
-            if words and words[0] == "deb":
-                words = words[1:]
-                if words and words[0].startswith("["):
-                    while words and not words[0].endswith("]"):
-                        words = words[1:]
-                    words = words[1:]
-                if len(words) >= 3:
-                    entries.append((words[0], [words[1]], words[2:]))
-        return entries
-    entries = []
-    for stanza in text.split("\n\n"):
-        fields = {}
-        for line in stanza.splitlines():
-            if line.startswith("#") or ":" not in line or line[0].isspace():
-                continue
-            key, value = line.split(":", 1)
-            fields[key.strip().lower()] = value.split()
-        if "deb" in fields.get("types", []) and fields.get("enabled", ["yes"]) != ["no"]:
-            for uri in fields.get("uris", []):
-                entries.append((uri, fields.get("suites", []), fields.get("components", [])))
-    return entries
-
-
-def apt_entries() -> list[tuple[str, list[str], list[str]]]:
-    entries = []
-    if APT_SOURCES.exists():
-        entries += parse_apt_sources(APT_SOURCES.read_text(), deb822=False)
-    if APT_SOURCES_DIR.is_dir():
-        for path in sorted(APT_SOURCES_DIR.iterdir()):
-            if path.suffix == ".list":
-                entries += parse_apt_sources(path.read_text(), deb822=False)
-            elif path.suffix == ".sources":
-                entries += parse_apt_sources(path.read_text(), deb822=True)
-    return entries
-
-
-def debian_mirrors(entries: list[tuple[str, list[str], list[str]]]) -> tuple[str, str | None]:
-    """The mirror apt uses for bookworm main, and its security mirror if apt has one."""
-    main = next((uri for uri, suites, parts in entries if SUITE in suites and "main" in parts), None)
-    if main is None:
-        raise CatalogError(
-            f"apt on this machine has no '{SUITE} main' source (checked {APT_SOURCES} and {APT_SOURCES_DIR}), "
-            "so there is no Debian mirror to build the catalog from."
-        )
-    security = next((uri for uri, suites, _ in entries if f"{SUITE}-security" in suites), None)
-    return main, security
-
-
-def sources_list(main: str, security: str | None) -> str:
-    lines = [f"deb {main} {SUITE} main", f"deb {main} {SUITE}-updates main"]
-    if security:
-        lines.append(f"deb {security} {SUITE}-security main")
-    return "\n".join(lines) + "\n"
-
-
-# --- Root filesystems -------------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    path = Path(settings.CATALOG_CACHE)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def run_logged(args: list[str], what: str, log: Path, env: dict[str, str] | None = None) -> None:
-    """Run a long step with its output in a log file; on failure raise with the end of that log."""
-    with open(log, "ab") as out:
-        out.write(f"\n$ {' '.join(args)}\n".encode())
-        out.flush()
-        result = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    if result.returncode != 0:
-        raise CatalogError(f"{what} failed (exit code {result.returncode}; see {log}):\n{daemons.log_tail(log)}")
-
-
-def build_busybox_rootfs(root: Path) -> None:
-    """/bin/busybox from Debian's busybox-static, a link per applet, and a minimal /etc."""
-    busybox = Path("/bin/busybox")
-    if not busybox.exists():
-        raise CatalogError("/bin/busybox is missing. Install Debian's busybox-static: apt-get install busybox-static")
-    applets = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for directory in ("bin", "etc", "root", "home", "tmp", "var/tmp", "usr/bin", "usr/sbin", "sbin"):
-        (root / directory).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(busybox, root / "bin" / "busybox")
-    for applet in applets:
-        if applet != "busybox":
-            (root / "bin" / applet).symlink_to("busybox")
-    (root / "etc" / "passwd").write_text(PASSWD)
-    (root / "etc" / "group").write_text(GROUP)
-    (root / "etc" / "shadow").write_text(SHADOW)
-    (root / "etc" / "shadow").chmod(0o640)
-    (root / "tmp").chmod(0o1777)
-    (root / "var" / "tmp").chmod(0o1777)
-    (root / "root").chmod(0o700)
-
-
-def debian_tree_path() -> Path:
-    return cache_dir() / "rootfs" / f"debian-{SUITE}"
-
-
-def wheelhouse_path() -> Path:
-    return cache_dir() / f"wheels-{WHEELHOUSE_VERSION}"
-
-
-def debian_tree() -> Path:
-    """The cached debootstrap minbase tree, made once (about a minute) and shared by debian and python."""
-    tree = debian_tree_path()
-    marker = tree / ".dockyard-tree-version"
-    if marker.exists() and marker.read_text().strip() == DEBIAN_TREE_VERSION:
-        return tree
-    debootstrap = shutil.which("debootstrap", path=daemons.SYSTEM_PATH)
-    if debootstrap is None:
-        raise CatalogError("debootstrap is missing. Install it: apt-get install debootstrap")
-    main, security = debian_mirrors(apt_entries())
-    partial = tree.with_name(tree.name + ".partial")
-    remove_tree(partial)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    args = [debootstrap, "--variant=minbase"]
-    if KEYRING.exists():
-        args.append(f"--keyring={KEYRING}")
-    log = cache_dir() / "debootstrap.log"
-    log.write_text("")
-    run_logged(args + [SUITE, str(partial), main], "debootstrap", log)
-    write_in_tree(partial / "etc" / "apt" / "sources.list", sources_list(main, security))
-    write_in_tree(partial / "etc" / "dpkg" / "dpkg.cfg.d" / "dockyard-slim", DPKG_SLIM_CONFIG)
-    write_in_tree(partial / "etc" / "apt" / "apt.conf.d" / "dockyard-slim", APT_SLIM_CONFIG)
-    slim(partial)
-    remove_tree(tree)
-    partial.rename(tree)
-    marker.write_text(DEBIAN_TREE_VERSION + "\n")
-    return tree
-
-
-def slim(root: Path) -> None:
-    """Remove what the official -slim images leave out: package lists, caches, docs, man pages, locales."""
-    for relative in SLIM_REMOVE:
-        path = root / relative
-        if path.is_dir() and not path.is_symlink():
-            for child in path.iterdir():
-                remove_tree(child)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (root / "var" / "cache" / "apt" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    for package in real_directories(root / "usr" / "share" / "doc"):
-        for child in package.iterdir():
-            if child.name != "copyright":
-                remove_tree(child)
-    for directory, _, files in os.walk(root / "var" / "log"):
-        for name in files:
-            write_in_tree(Path(directory) / name, "")
-    # Docker provides these files in every container; the builder's own must not leak into the image.
-    write_in_tree(root / "etc" / "resolv.conf", "")
-    write_in_tree(root / "etc" / "hostname", "")
-
-
-def real_directories(path: Path) -> list[Path]:
-    """Subdirectories that are not symlinks: a link inside a tree may point anywhere on the host."""
-    if not path.is_dir():
-        return []
-    return [child for child in path.iterdir() if child.is_dir() and not child.is_symlink()]
-
-
-def write_in_tree(path: Path, text: str) -> None:
-    """Write a file inside a root filesystem without following a symlink out of it onto the host."""
-    if path.is_symlink():
-        path.unlink()
-    path.write_text(text)
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a file or a whole tree. A tree with something still mounted inside it is refused."""
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        mounted = mounts_under(path)
-        if mounted:
-            raise CatalogError(f"{path} still has mounts inside it ({', '.join(mounted)}); unmount them first.")
-        shutil.rmtree(path)
-
-
-def mounts_under(path: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> list[str]:
-    top = str(path.resolve())
-    found = []
-    for line in mountinfo.read_text().splitlines():
-        # The fifth field is the mount point, with spaces and the like written as octal escapes.
-        point = line.split()[4].encode().decode("unicode_escape")
-        if point == top or point.startswith(top + "/"):
-            found.append(point)
-    return found
-
-
-def download_wheelhouse() -> Path:
-    """Wheels for CPython 3.11 on x86_64 Linux, downloaded on the host with the project's own pip."""
-    wheels = wheelhouse_path()
-    if wheels.is_dir() and any(wheels.glob("*.whl")):
-        return wheels
-    partial = wheels.with_name(wheels.name + ".partial")
-    remove_tree(partial)
-    log = cache_dir() / "wheels.log"
-    log.write_text("")
-    args = [
-        *pip_command(),
-        "download",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
-        "--implementation=cp",
-        f"--python-version={PYTHON_MINOR}",
-        f"--abi=cp{PYTHON_MINOR.replace('.', '')}",
-        *(f"--platform={platform}" for platform in WHEEL_PLATFORMS),
-        f"--dest={partial}",
-        *WHEELHOUSE_REQUIREMENTS,
-    ]
-    run_logged(args, "pip download of the wheelhouse", log)
-    remove_tree(wheels)
-    partial.rename(wheels)
-    return wheels
-
-
-def pip_command() -> list[str]:
-    """The project's own Python runs pip, so the wheels come from the same index the project uses."""
-    return [sys.executable, "-m", "pip"]
-
-
-def build_python_rootfs(root: Path, debian: Path, wheels: Path) -> str:
-    """Copy the Debian tree, install Python into it in a chroot, and return the Python version."""
-    run_logged(["cp", "-a", f"{debian}/.", str(root)], "copying the Debian tree", cache_dir() / "python.log")
-    (root / ".dockyard-tree-version").unlink(missing_ok=True)
-    install_packages(root, PYTHON_PACKAGES, cache_dir() / "python.log")
-    slim(root)
-    version = chroot_output(root, ["python3", "-c", "import platform; print(platform.python_version())"])
-    if not version.startswith(PYTHON_MINOR + "."):
-        raise CatalogError(f"Debian {SUITE}'s python3 is {version}, not {PYTHON_MINOR}: the image would lie.")
-    # Like the official image: `python` and `pip` on PATH, and pip may install system-wide.
-    local_bin = root / "usr" / "local" / "bin"
-    local_bin.mkdir(parents=True, exist_ok=True)
-    for link, target in (("python", "/usr/bin/python3"), ("pip", "/usr/bin/pip3")):
-        (local_bin / link).unlink(missing_ok=True)
-        (local_bin / link).symlink_to(target)
-    for marker in (root / "usr" / "lib").glob("python3*/EXTERNALLY-MANAGED"):
-        marker.unlink()
-    shutil.copytree(wheels, root / "opt" / "wheels")
-    write_in_tree(root / "etc" / "pip.conf", PIP_CONFIG)
-    return version
-
-
-def install_packages(root: Path, packages: list[str], log: Path) -> None:
-    """apt-get install in a chroot of the tree, with /proc mounted only for as long as it runs."""
-    # apt in the chroot needs the host's name servers to reach the mirror; slim() empties the file again.
-    write_in_tree(root / "etc" / "resolv.conf", Path("/etc/resolv.conf").read_text())
-    # No service may start inside the chroot while packages are configured.
-    policy = root / "usr" / "sbin" / "policy-rc.d"
-    write_in_tree(policy, "#!/bin/sh\nexit 101\n")
-    policy.chmod(0o755)
-    env = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"}
-    proc = root / "proc"
-    daemons.run(["mount", "-t", "proc", "proc", str(proc)], f"mount /proc in {root}")
-    try:
-        run_logged(["chroot", str(root), "apt-get", "update"], "apt-get update in the chroot", log, env)
-        install = ["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends", *packages]
-        run_logged(install, "apt-get install in the chroot", log, env)
-        run_logged(["chroot", str(root), "apt-get", "clean"], "apt-get clean in the chroot", log, env)
-    finally:
-        daemons.run(["umount", str(proc)], f"unmount {proc}")
-        policy.unlink()
-
-
-def chroot_output(root: Path, args: list[str]) -> str:
-    result = subprocess.run(["chroot", str(root), *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise CatalogError(f"{' '.join(args)} failed in {root}: {result.stderr.strip()}")
-    return result.stdout.strip()
 
 
 # --- Images -----------------------------------------------------------------------------------------------
@@ -539,21 +278,26 @@ def build_image(d: Daemon, name: str, rebuild: bool) -> Built:
     remove_tree(work)
     work.mkdir(parents=True)
     try:
-        python_version = ""
+        version = package = ""
+        root = work
         if name == "busybox:latest":
             build_busybox_rootfs(work)
-            root = work
         elif name == "debian:bookworm-slim":
             root = debian_tree()
         elif name == "python:3.11-slim":
-            python_version = build_python_rootfs(work, debian_tree(), download_wheelhouse())
-            root = work
+            version = build_python_rootfs(work, debian_tree(), download_wheelhouse())
+        elif name == "redis:7":
+            version, package = build_redis_rootfs(work, debian_tree())
+        elif name == "postgres:15":
+            version, package = build_postgres_rootfs(work, debian_tree())
+        elif name == PROBE_IMAGE:
+            build_probe_rootfs(work, debian_tree())
         else:
             raise CatalogError(f"There is no recipe for {name!r}; the catalog can make {', '.join(RECIPE_VERSIONS)}.")
         client = make_client(d.docker_host, ping=False)
         try:
             previous = image_id_or_none(client, name)
-            import_rootfs(d, root, name, image_changes(name, python_version))
+            import_rootfs(d, root, name, image_changes(name, version, package))
             image_id = save_image(d, name, tarball_path(name))
             if previous not in (None, image_id):
                 remove_old_image(client, previous)
@@ -567,15 +311,15 @@ def build_image(d: Daemon, name: str, rebuild: bool) -> Built:
 
 
 def build_catalog(rebuild: bool = False) -> list[Built]:
-    """Make every missing or outdated catalog tarball, importing on the first sandbox daemon."""
+    """Make every missing or outdated catalog tarball (and the probe's), importing on the first sandbox daemon."""
     if settings.CATALOG_REGISTRY_MIRROR:
         return []
-    names = settings.CATALOG_IMAGES
+    names = images_to_make()
     unknown = [name for name in names if name not in RECIPE_VERSIONS]
     if unknown:
         raise CatalogError(
             f"CATALOG_IMAGES names {', '.join(unknown)}, which the catalog cannot make; it can make "
-            f"{', '.join(RECIPE_VERSIONS)}."
+            f"{', '.join(name for name in RECIPE_VERSIONS if name != PROBE_IMAGE)}."
         )
     if not rebuild and not any(needs_build(name) for name in names):
         return [build_image(daemons.daemon(0), name, rebuild=False) for name in names]
@@ -603,7 +347,7 @@ def load_into(d: Daemon) -> list[Loaded]:
     results = []
     client = make_client(d.docker_host, timeout=600, ping=False)
     try:
-        for name in settings.CATALOG_IMAGES:
+        for name in images_to_make():
             started = time.monotonic()
             manifest = read_manifest(name)
             if manifest is None or not tarball_path(name).exists():
@@ -645,13 +389,14 @@ def pull_into(d: Daemon) -> list[Loaded]:
     results = []
     client = make_client(d.docker_host, timeout=600, ping=False)
     try:
-        for name in settings.CATALOG_IMAGES:
+        for name in images_to_make():
             started = time.monotonic()
             if image_id_or_none(client, name) is not None:
                 results.append(Loaded(d.name, name, 0.0, loaded=False))
                 continue
             repository, tag = name.rsplit(":", 1)
-            if "/" not in repository:
+            # Official images live under library/ in a registry; the probe is Dockyard's own.
+            if "/" not in repository and name != PROBE_IMAGE:
                 repository = f"library/{repository}"
             try:
                 image = client.images.pull(f"{mirror}/{repository}", tag=tag)

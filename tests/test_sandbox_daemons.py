@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from sandbox import catalog, daemons
+from sandbox import catalog, daemons, rootfs
 from sandbox import cgroups as cgroups_module
 from sandbox.catalog import CatalogError
 from sandbox.clients import SandboxError, SandboxSetupError, make_client
@@ -351,12 +351,12 @@ def test_the_mirror_is_read_from_apt_in_both_formats():
         "Types: deb\nURIs: http://deb.example/debian-security\nSuites: bookworm-security\nComponents: main\n\n"
         "Types: deb\nURIs: http://off.example/\nSuites: bookworm\nComponents: main\nEnabled: no\n"
     )
-    assert catalog.parse_apt_sources(one_line, deb822=False) == [
+    assert rootfs.parse_apt_sources(one_line, deb822=False) == [
         ("http://mirror.example/debian", ["bookworm"], ["main", "contrib"])
     ]
-    entries = catalog.parse_apt_sources(deb822, deb822=True)
-    assert catalog.debian_mirrors(entries) == ("http://deb.example/debian", "http://deb.example/debian-security")
-    assert catalog.sources_list(*catalog.debian_mirrors(entries)) == (
+    entries = rootfs.parse_apt_sources(deb822, deb822=True)
+    assert rootfs.debian_mirrors(entries) == ("http://deb.example/debian", "http://deb.example/debian-security")
+    assert rootfs.sources_list(*rootfs.debian_mirrors(entries)) == (
         "deb http://deb.example/debian bookworm main\n"
         "deb http://deb.example/debian bookworm-updates main\n"
         "deb http://deb.example/debian-security bookworm-security main\n"
@@ -365,7 +365,7 @@ def test_the_mirror_is_read_from_apt_in_both_formats():
 
 def test_no_bookworm_source_is_a_clear_error():
     with pytest.raises(CatalogError, match="no 'bookworm main' source"):
-        catalog.debian_mirrors([("http://deb.example/debian", ["trixie"], ["main"])])
+        rootfs.debian_mirrors([("http://deb.example/debian", ["trixie"], ["main"])])
 
 
 def test_a_tarball_is_remade_only_when_missing_or_its_recipe_changed(catalog_cache):
@@ -389,8 +389,8 @@ def test_the_python_image_is_configured_like_the_official_one():
 
 
 def test_changing_the_wheelhouse_changes_the_python_recipe():
-    assert catalog.WHEELHOUSE_VERSION in catalog.RECIPE_VERSIONS["python:3.11-slim"]
-    assert {"flask", "gunicorn", "requests", "pytest"} <= set(catalog.WHEELHOUSE_REQUIREMENTS)
+    assert rootfs.WHEELHOUSE_VERSION in catalog.RECIPE_VERSIONS["python:3.11-slim"]
+    assert {"flask", "gunicorn", "requests", "pytest"} <= set(rootfs.WHEELHOUSE_REQUIREMENTS)
 
 
 def test_an_unknown_catalog_image_is_refused_before_any_work(catalog_cache, settings):
@@ -401,7 +401,7 @@ def test_an_unknown_catalog_image_is_refused_before_any_work(catalog_cache, sett
 
 @pytest.mark.skipif(not Path("/bin/busybox").exists(), reason="needs Debian's busybox-static")
 def test_the_busybox_tree_has_applets_users_and_tmp(tmp_path):
-    catalog.build_busybox_rootfs(tmp_path)
+    rootfs.build_busybox_rootfs(tmp_path)
     assert os.readlink(tmp_path / "bin" / "sh") == "busybox"
     assert (tmp_path / "bin" / "busybox").stat().st_size > 100_000
     assert "nobody:x:65534" in (tmp_path / "etc" / "passwd").read_text()
@@ -421,7 +421,7 @@ def test_slimming_never_writes_through_a_symlink_out_of_the_tree(tmp_path):
     (root / "usr" / "share" / "doc" / "link").symlink_to(tmp_path)
     (root / "etc" / "resolv.conf").symlink_to(outside)
     (root / "var" / "log" / "dpkg.log").write_text("lots")
-    catalog.slim(root)
+    rootfs.slim(root)
     assert outside.read_text() == "keep me"
     assert (root / "etc" / "resolv.conf").read_text() == ""
     assert (root / "var" / "log" / "dpkg.log").read_text() == ""
@@ -433,8 +433,8 @@ def test_a_tree_with_a_mount_inside_is_never_removed(tmp_path):
     (tree / "proc").mkdir(parents=True)
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(f"36 35 0:3 / {tree}/proc rw,relatime - proc proc rw\n")
-    assert catalog.mounts_under(tree, mountinfo) == [f"{tree}/proc"]
-    assert catalog.mounts_under(tmp_path / "elsewhere", mountinfo) == []
+    assert rootfs.mounts_under(tree, mountinfo) == [f"{tree}/proc"]
+    assert rootfs.mounts_under(tmp_path / "elsewhere", mountinfo) == []
 
 
 class FakeImage:
@@ -491,15 +491,40 @@ def test_loading_skips_an_image_the_daemon_already_has_and_replaces_an_old_one(
     settings.CATALOG_IMAGES = ["busybox:latest", "python:3.11-slim"]
     write_catalog_entry("busybox:latest", "sha256:busy")
     write_catalog_entry("python:3.11-slim", "sha256:new")
+    write_catalog_entry(catalog.PROBE_IMAGE, "sha256:probe")
     images = FakeImages(
-        held={"busybox:latest": "sha256:busy", "python:3.11-slim": "sha256:old"},
+        held={"busybox:latest": "sha256:busy", "python:3.11-slim": "sha256:old", catalog.PROBE_IMAGE: "sha256:probe"},
         after_load={"python:3.11-slim": "sha256:new"},
     )
     monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
     results = catalog.load_into(daemons.daemon(0))
-    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), ("python:3.11-slim", True)]
+    assert [(r.name, r.loaded) for r in results] == [
+        ("busybox:latest", False),
+        ("python:3.11-slim", True),
+        (catalog.PROBE_IMAGE, False),
+    ]
     assert images.loaded == ["python_3.11-slim.tar"]
     assert images.removed == ["sha256:old"]
+
+
+def test_the_probe_is_loaded_into_every_daemon_with_the_catalog(catalog_cache, sandbox_root, settings, monkeypatch):
+    settings.CATALOG_IMAGES = ["busybox:latest"]
+    write_catalog_entry("busybox:latest", "sha256:busy")
+    write_catalog_entry(catalog.PROBE_IMAGE, "sha256:probe")
+    images = FakeImages(held={"busybox:latest": "sha256:busy"}, after_load={catalog.PROBE_IMAGE: "sha256:probe"})
+    monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
+    results = catalog.load_into(daemons.daemon(0))
+    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), (catalog.PROBE_IMAGE, True)]
+    assert images.loaded == ["dockyard-probe_1.tar"]
+
+
+def test_a_missing_probe_tarball_says_how_to_make_it(catalog_cache, sandbox_root, settings, monkeypatch):
+    settings.CATALOG_IMAGES = ["busybox:latest"]
+    write_catalog_entry("busybox:latest", "sha256:busy")
+    images = FakeImages(held={"busybox:latest": "sha256:busy"})
+    monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
+    with pytest.raises(CatalogError, match=r"tarball for dockyard-probe:1 is missing; run `manage.py sandbox catalog`"):
+        catalog.load_into(daemons.daemon(0))
 
 
 def test_a_registry_mirror_is_pulled_from_instead_of_building(catalog_cache, sandbox_root, settings, monkeypatch):
@@ -509,8 +534,13 @@ def test_a_registry_mirror_is_pulled_from_instead_of_building(catalog_cache, san
     monkeypatch.setattr(catalog, "make_client", lambda host, timeout=60, ping=True: FakeClient(images))
     assert catalog.build_catalog() == []
     results = catalog.load_into(daemons.daemon(0))
-    assert images.pulled == ["mirror.example:5000/library/python:3.11-slim"]
-    assert [(r.name, r.loaded) for r in results] == [("busybox:latest", False), ("python:3.11-slim", True)]
+    # The probe is Dockyard's own image, so it has no library/ prefix in the mirror.
+    assert images.pulled == ["mirror.example:5000/library/python:3.11-slim", "mirror.example:5000/dockyard-probe:1"]
+    assert [(r.name, r.loaded) for r in results] == [
+        ("busybox:latest", False),
+        ("python:3.11-slim", True),
+        (catalog.PROBE_IMAGE, True),
+    ]
 
 
 # --- Integration: the real running daemons -------------------------------------------------------------------------
@@ -600,7 +630,7 @@ def test_the_catalog_is_in_every_daemon(running_daemons):
     for d in running_daemons:
         client = make_client(d.docker_host)
         try:
-            for name in settings.CATALOG_IMAGES:
+            for name in catalog.images_to_make():
                 image = client.images.get(name)
                 assert name in image.tags
                 if not settings.CATALOG_REGISTRY_MIRROR:

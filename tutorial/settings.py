@@ -195,7 +195,7 @@ SANDBOX_DOCKER_HOST = env_str("SANDBOX_DOCKER_HOST", "")
 DOCKER_CLI = env_str("DOCKER_CLI", "/usr/bin/docker")
 
 # The offline base-image catalog.
-CATALOG_IMAGES = env_list("CATALOG_IMAGES", "busybox:latest,debian:bookworm-slim,python:3.11-slim")
+CATALOG_IMAGES = env_list("CATALOG_IMAGES", "busybox:latest,debian:bookworm-slim,python:3.11-slim,redis:7,postgres:15")
 CATALOG_CACHE = Path(env_str("CATALOG_CACHE", str(BASE_DIR / ".cache" / "catalog")))
 # An online deployment may pull the catalog from a registry mirror instead of building it.
 CATALOG_REGISTRY_MIRROR = env_str("CATALOG_REGISTRY_MIRROR", "")
