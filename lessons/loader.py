@@ -273,6 +273,8 @@ def _question_problems(item: dict) -> list[str]:
             problems.append("'model_answer' is required")
         if not isinstance(item.get("key_points", []), list):
             problems.append("'key_points' must be a list")
+        else:
+            problems.extend(_not_text(item.get("key_points", []), "key point"))
     elif kind == "spot_bug":
         code = item.get("code")
         if not isinstance(code, str) or not code.strip():
