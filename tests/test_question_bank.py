@@ -15,7 +15,7 @@ Scores, for the bank as it was before the expert review (16 lessons, 118 questio
     single choice: "pick the longest option" score           0.91               0.17              <= 0.35
     single choice: best score judging by length alone        0.91 (longest)     0.30 (middle)     <= chance + 0.10
     single choice: right option length / mean option length  1.42               1.00              <= 1.10
-    multi-select: mean right / mean wrong option length      1.22               1.06              0.85 .. 1.15
+    multi-select: mean right / mean wrong option length      1.22               1.07              0.85 .. 1.15
     multi-select: largest gap between how often a position   0.43 (1st option   0.12              <= 0.25
       is right and how often options are right overall         always right)
     multi-select: most common set of right options           44% ([0, 1, 2])    16% ([0, 2, 4])   <= 25%
