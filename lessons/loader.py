@@ -239,6 +239,15 @@ def _section_refs(spec: dict) -> list[str]:
     return refs
 
 
+def _not_text(values: list, what: str) -> list[str]:
+    # An unquoted "word: rest" in a YAML list is read as a mapping, not as text; say how to fix it.
+    return [
+        f"{what} {number} is not plain text (YAML reads an unquoted ': ' as a mapping); put it in quotes"
+        for number, value in enumerate(values, start=1)
+        if not isinstance(value, str) or not value.strip()
+    ]
+
+
 def _question_problems(item: dict) -> list[str]:
     kind = item.get("type")
     problems = []
@@ -246,6 +255,7 @@ def _question_problems(item: dict) -> list[str]:
         options = item.get("options")
         if not isinstance(options, list) or len(options) < 2:
             return ["'options' must list at least two choices"]
+        problems.extend(_not_text(options, "option"))
         answer = item.get("answer")
         answers = answer if kind == "multi" else [answer]
         if kind == "multi" and not isinstance(answer, list):
@@ -257,6 +267,8 @@ def _question_problems(item: dict) -> list[str]:
             problems.append("'model_answer' is required")
         if not isinstance(item.get("key_points", []), list):
             problems.append("'key_points' must be a list")
+        else:
+            problems.extend(_not_text(item.get("key_points", []), "key point"))
     elif kind == "spot_bug":
         code = item.get("code")
         if not isinstance(code, str) or not code.strip():
@@ -268,6 +280,8 @@ def _question_problems(item: dict) -> list[str]:
         items = item.get("items")
         if not isinstance(items, list) or len(items) < 2 or len(set(map(str, items))) != len(items):
             problems.append("'items' must list at least two distinct steps in the right order")
+        else:
+            problems.extend(_not_text(items, "item"))
     return problems
 
 

@@ -23,7 +23,7 @@ def test_a_new_learner_reads_a_lesson_signs_up_and_marks_it_done(page):
 
     page.get_by_role("link", name="See the course map").click()
     expect(page).to_have_url(re.compile(r"/lessons/$"))
-    expect(page.locator(".lesson-item")).to_have_count(16)
+    expect(page.locator(".lesson-item")).to_have_count(21)
     page.screenshot(path=str(ARTIFACTS / "course-map.png"), full_page=True)
 
     page.get_by_role("link", name="Why containers", exact=False).first.click()
@@ -43,10 +43,10 @@ def test_a_new_learner_reads_a_lesson_signs_up_and_marks_it_done(page):
     page.get_by_test_id("mark-done").click()
     expect(page.locator(".messages")).to_contain_text("is done")
     page.get_by_role("link", name="Course", exact=True).click()
-    expect(page.locator(".progress-summary")).to_contain_text("1 of 16 lessons read")
+    expect(page.locator(".progress-summary")).to_contain_text("1 of 21 lessons read")
     expect(page.locator(".lesson-item.is-done")).to_have_count(1)
     page.get_by_role("link", name="new-learner").click()
-    expect(page.locator(".stats").first).to_contain_text("1/16")
+    expect(page.locator(".stats").first).to_contain_text("1/21")
     page.screenshot(path=str(ARTIFACTS / "course-profile.png"), full_page=True)
 
 

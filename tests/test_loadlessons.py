@@ -150,6 +150,27 @@ def test_a_bad_question_names_its_line_and_the_problem(tmp_path):
     )
 
 
+def test_an_option_that_yaml_reads_as_a_mapping_is_refused_with_the_fix(tmp_path):
+    folder = write_lesson(tmp_path, "01-first")
+    write_file(
+        folder / "questions.yaml",
+        """\
+        - id: colon
+          type: choice
+          prompt: Which?
+          options:
+            - "Quoted: fine"
+            - Unquoted: a mapping
+          answer: 0
+          explanation: Because.
+        """,
+    )
+    with pytest.raises(ContentError) as error:
+        read_course(tmp_path)
+    assert "question 'colon': option 2 is not plain text" in str(error.value)
+    assert "put it in quotes" in str(error.value)
+
+
 def test_a_question_linking_to_a_missing_section_is_refused(tmp_path):
     folder = write_lesson(tmp_path, "01-first")
     write_file(
