@@ -1,7 +1,11 @@
 """A question's answer: presenting the question, grading what the learner sends, showing the right answer.
 
-Nothing shown before the answer gives it away: an order question's items reach the browser as opaque,
-shuffled tokens, which only the server can map back to the items.
+Nothing shown before the answer gives it away. The options of a choice or multi question and the items of an
+order question reach the browser as opaque tokens, in an order made from those tokens, which only the server
+can map back to the options and items. The tokens are keyed with the server's secret and a salt that belongs
+to one learner's practice (the quiz id, the interview id, or the session's flashcard salt), so the order
+differs from learner to learner, stays the same when the page is reloaded, and an answer is graded by the
+option it names, never by where it was shown.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ def inline_html(text: str) -> SafeString:
     return mark_safe(html)  # noqa: S308
 
 
+def _token(text: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def order_tokens(question: Question, salt: str) -> list[str]:
     """Opaque, stable tokens for an order question's items, listed in the correct order.
 
@@ -50,12 +58,27 @@ def order_tokens(question: Question, salt: str) -> list[str]:
     They are keyed with the server's secret and a salt (the quiz or interview id), so they differ
     between quizzes and cannot be computed by the learner.
     """
-    secret = settings.SECRET_KEY.encode()
     items = question.data.get("items") or []
-    return [
-        hmac.new(secret, f"{salt}|{question.key}|{index}|{item}".encode(), hashlib.sha256).hexdigest()[:16]
-        for index, item in enumerate(items)
-    ]
+    return [_token(f"{salt}|{question.key}|{index}|{item}") for index, item in enumerate(items)]
+
+
+def option_tokens(question: Question, salt: str) -> list[str]:
+    """Opaque, stable tokens for a choice or multi question's options, listed in the written order.
+
+    Like order tokens, but in their own namespace: an option's token never equals an order item's.
+    """
+    options = question.data.get("options") or []
+    return [_token(f"option|{salt}|{question.key}|{index}|{option}") for index, option in enumerate(options)]
+
+
+def shown_option_order(question: Question, salt: str) -> list[int]:
+    """Option indexes in the order they are shown: sorted by token, a uniformly random-looking permutation.
+
+    Unlike order items, the written order may come up: it gives nothing away, since the bank's right
+    answers sit at every position, and ruling it out would make the shown positions predictable again.
+    """
+    tokens = option_tokens(question, salt)
+    return sorted(range(len(tokens)), key=tokens.__getitem__)
 
 
 def shuffled_order(question: Question, salt: str) -> list[int]:
@@ -78,7 +101,8 @@ class QuestionFront:
 
     question: Question
     prompt_html: SafeString
-    options: list[tuple[int, SafeString]] = field(default_factory=list)
+    # (token, html) in the shown order; the token is what the form sends back.
+    options: list[tuple[str, SafeString]] = field(default_factory=list)
     code: list[tuple[int, str]] = field(default_factory=list)
     items: list[tuple[str, SafeString]] = field(default_factory=list)
 
@@ -95,7 +119,9 @@ def present_front(question: Question, salt: str) -> QuestionFront:
     front = QuestionFront(question=question, prompt_html=markdown_html(question.prompt))
     data = question.data
     if question.kind in (Question.Kind.CHOICE, Question.Kind.MULTI):
-        front.options = [(index, inline_html(option)) for index, option in enumerate(data.get("options") or [])]
+        options = data.get("options") or []
+        tokens = option_tokens(question, salt)
+        front.options = [(tokens[index], inline_html(options[index])) for index in shown_option_order(question, salt)]
     elif question.kind == Question.Kind.SPOT_BUG:
         front.code = list(enumerate(code_lines(question), start=1))
     elif question.kind == Question.Kind.ORDER:
@@ -120,16 +146,17 @@ class Solution:
     key_points: list[str] = field(default_factory=list)
 
 
-def present_solution(question: Question) -> Solution:
+def present_solution(question: Question, salt: str | None = None) -> Solution:
+    """The solution; with the salt the question was shown with, options keep the order the learner saw."""
     data = question.data
     solution = Solution(
         question=question, explanation_html=markdown_html(question.explanation), section_url=question.section_url()
     )
     if question.kind in (Question.Kind.CHOICE, Question.Kind.MULTI):
         right = set(_right_options(question))
-        solution.options = [
-            (index, inline_html(option), index in right) for index, option in enumerate(data.get("options") or [])
-        ]
+        options = data.get("options") or []
+        order = shown_option_order(question, salt) if salt is not None else range(len(options))
+        solution.options = [(index, inline_html(options[index]), index in right) for index in order]
     elif question.kind == Question.Kind.SPOT_BUG:
         lines = code_lines(question)
         solution.line = data.get("answer")
@@ -168,27 +195,27 @@ class Graded:
     suggestion: str = ""
 
 
-def _option_index(value: object, count: int) -> int:
-    index = as_int(value, "An option")
-    if not 0 <= index < count:
-        raise BadAnswer(f"This question has no option {index}.")
-    return index
+def _option_index(value: object, tokens: list[str]) -> int:
+    """The written index of the option a token names; anything else (a position, a made-up token) is refused."""
+    if not isinstance(value, str) or value not in tokens:
+        raise BadAnswer("This question has no such option. Reload the page and choose among the options shown.")
+    return tokens.index(value)
 
 
-def grade_choice(question: Question, data: Mapping) -> Graded:
+def grade_choice(question: Question, data: Mapping, salt: str) -> Graded:
     values = form_values(data, "answer")
     if not values:
         raise BadAnswer("Choose one of the options.")
     if len(values) > 1:
         raise BadAnswer("Choose exactly one option.")
-    index = _option_index(values[0], len(question.data.get("options") or []))
+    index = _option_index(values[0], option_tokens(question, salt))
     right = question.data.get("answer")
     return Graded(correct=index == right, answer=index, credit=float(index == right))
 
 
-def grade_multi(question: Question, data: Mapping) -> Graded:
-    count = len(question.data.get("options") or [])
-    chosen = [_option_index(value, count) for value in form_values(data, "answer")]
+def grade_multi(question: Question, data: Mapping, salt: str) -> Graded:
+    tokens = option_tokens(question, salt)
+    chosen = [_option_index(value, tokens) for value in form_values(data, "answer")]
     if len(set(chosen)) != len(chosen):
         raise BadAnswer("Each option can be chosen only once.")
     right = set(_right_options(question))
@@ -292,13 +319,16 @@ def grade_answer(question: Question, data: Mapping, salt: str) -> Graded:
     if form_values(data, "skip") == ["1"]:
         return Graded(correct=False, answer=None)
     graders = {
-        Question.Kind.CHOICE: grade_choice,
-        Question.Kind.MULTI: grade_multi,
         Question.Kind.SPOT_BUG: grade_spot_bug,
         Question.Kind.TEXT: grade_text,
     }
-    if question.kind == Question.Kind.ORDER:
-        return grade_order(question, data, salt)
+    salted = {
+        Question.Kind.CHOICE: grade_choice,
+        Question.Kind.MULTI: grade_multi,
+        Question.Kind.ORDER: grade_order,
+    }
+    if question.kind in salted:
+        return salted[question.kind](question, data, salt)
     if question.kind not in graders:
         raise PracticeError(f"Questions of type '{question.kind}' cannot be practised yet.")
     return graders[question.kind](question, data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,9 +64,10 @@ def next_flashcard(
     if question.pk not in shown:
         shown.append(question.pk)
         del shown[:-SESSION_MAX_SHOWN_CARDS]
+    salt = flashcard_salt(session)
     deck.card = Flashcard(
-        front=present_front(question, f"card-{question.pk}"),
-        solution=present_solution(question),
+        front=present_front(question, salt),
+        solution=present_solution(question, salt),
         state=state,
         is_new=question.pk not in cards,
         previews=rating_previews(state, now),
@@ -73,6 +75,19 @@ def next_flashcard(
         new_count=len(new),
     )
     return deck
+
+
+def flashcard_salt(session) -> str:
+    """This session's salt for the order of flashcard options and items: random, made once, kept in the session.
+
+    So the order is the learner's own (another learner's session has another salt) and the same on every
+    reload. Signing in keeps the session's data, and with it the order.
+    """
+    data = writable_session_data(session)
+    salt = data.get("card_salt")
+    if not isinstance(salt, str) or not salt:
+        salt = data["card_salt"] = "card-" + secrets.token_urlsafe(12)
+    return salt
 
 
 def review_flashcard(store: PracticeStore, session, data: Mapping, now: datetime | None = None) -> CardState:

@@ -60,11 +60,11 @@ def build_step(question: Question, number: int, total: int, result: dict | None,
         return step
     if step.state == "assess":
         # The learner must see the model answer to judge their own.
-        step.solution = present_solution(question)
+        step.solution = present_solution(question, salt)
         step.key_points = [(point, bool(hit)) for point, hit in result.get("key_points", [])]
         step.suggestion = result.get("suggestion", "")
     elif reveal:
-        step.solution = present_solution(question)
+        step.solution = present_solution(question, salt)
     step.your_answer = describe_answer(question, result.get("answer"))
     return step
 

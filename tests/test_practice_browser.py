@@ -36,12 +36,13 @@ def answer_current_question(page, right: bool = True) -> None:
     """Answer whatever question the page shows, the way a learner would (keyboard and mouse)."""
     form = page.get_by_test_id("question-form")
     kind = form.get_attribute("data-kind")
+    # Options are shown in an order of the learner's own, so they are picked by their text, never by position.
     if kind == "choice":
-        form.locator("input[name=answer]").nth(0 if right else 1).check()
+        form.get_by_label("A running instance of an image" if right else "A compressed copy of an image").check()
     elif kind == "multi":
-        form.locator("input[name=answer]").nth(0).check()
+        form.get_by_label('CMD ["python", "app.py"]', exact=True).check()
         if right:
-            form.locator("input[name=answer]").nth(2).check()
+            form.get_by_label('CMD ["gunicorn", "app:app"]', exact=True).check()
     elif kind == "spot_bug":
         form.get_by_label(re.compile(r"line 3\)")).check()
     elif kind == "order":

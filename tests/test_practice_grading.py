@@ -3,8 +3,18 @@
 import pytest
 from django.http import QueryDict
 
-from lessons.models import Question
-from practice.answers import grade_answer, key_point_matches, order_tokens, self_assess, shuffled_order
+from lessons.models import Lesson, Question
+from practice.answers import (
+    grade_answer,
+    key_point_matches,
+    option_tokens,
+    order_tokens,
+    present_front,
+    present_solution,
+    self_assess,
+    shown_option_order,
+    shuffled_order,
+)
 from practice.learner_input import BadAnswer
 
 
@@ -39,49 +49,117 @@ def positions(question: Question, salt: str, order: list[int]) -> QueryDict:
 # Choice --------------------------------------------------------------------------------------------------
 
 
-def test_a_choice_answer_is_right_only_for_the_answer_index():
-    assert grade_answer(CHOICE, form(answer="0"), "s").correct is True
-    assert grade_answer(CHOICE, form(answer="2"), "s").correct is False
+def picks(question: Question, *indexes: int, salt: str = "s") -> QueryDict:
+    """The form a browser sends for a choice or multi question: the tokens of the options ticked."""
+    tokens = option_tokens(question, salt)
+    return form(answer=[tokens[index] for index in indexes])
 
 
-@pytest.mark.parametrize("value", ["3", "-1", "99999999"])
-def test_a_choice_answer_naming_an_unknown_option_is_refused(value):
-    with pytest.raises(BadAnswer, match="no option"):
+def test_a_choice_answer_is_right_only_for_the_answer_option():
+    assert grade_answer(CHOICE, picks(CHOICE, 0), "s").correct is True
+    wrong = grade_answer(CHOICE, picks(CHOICE, 2), "s")
+    assert wrong.correct is False and wrong.answer == 2
+
+
+@pytest.mark.parametrize("value", ["0", "1", "3", "-1", "zero", "", "true", "0123456789abcdef"])
+def test_a_choice_answer_naming_no_option_of_this_question_is_refused(value):
+    # A written index or a shown position is not an option's identity: only its token is.
+    with pytest.raises(BadAnswer, match="no such option"):
         grade_answer(CHOICE, form(answer=value), "s")
 
 
-@pytest.mark.parametrize("value", ["zero", "1.0", "", "true"])
-def test_a_choice_answer_that_is_not_a_number_is_refused(value):
-    with pytest.raises(BadAnswer, match="whole number"):
-        grade_answer(CHOICE, form(answer=value), "s")
+def test_a_choice_answer_with_a_token_from_another_quiz_is_refused():
+    with pytest.raises(BadAnswer, match="no such option"):
+        grade_answer(CHOICE, picks(CHOICE, 0, salt="another-quiz"), "s")
 
 
 def test_a_choice_answer_with_two_options_or_none_is_refused():
     with pytest.raises(BadAnswer, match="exactly one"):
-        grade_answer(CHOICE, form(answer=["0", "1"]), "s")
+        grade_answer(CHOICE, picks(CHOICE, 0, 1), "s")
     with pytest.raises(BadAnswer, match="Choose one"):
         grade_answer(CHOICE, form(), "s")
 
 
-def test_a_choice_answer_from_json_with_a_boolean_is_refused():
-    with pytest.raises(BadAnswer):
-        grade_answer(CHOICE, {"answer": True}, "s")
+def test_a_choice_answer_from_json_with_a_boolean_or_a_number_is_refused():
+    for value in (True, 0):
+        with pytest.raises(BadAnswer):
+            grade_answer(CHOICE, {"answer": value}, "s")
+
+
+# Shown order ---------------------------------------------------------------------------------------------
+
+# Forty four-option questions, like a lesson's worth of the bank.
+BANK_LIKE = [
+    Question(key=f"lesson/question-{q}", kind="choice", prompt="?", data={"options": list("abcd"), "answer": q % 4})
+    for q in range(40)
+]
+
+
+def test_option_tokens_are_stable_for_a_salt_and_differ_between_salts():
+    assert option_tokens(CHOICE, "quiz-1") == option_tokens(CHOICE, "quiz-1")
+    assert set(option_tokens(CHOICE, "quiz-1")).isdisjoint(option_tokens(CHOICE, "quiz-2"))
+    assert all(len(token) == 16 and int(token, 16) >= 0 for token in option_tokens(CHOICE, "quiz-1"))
+
+
+def test_option_tokens_never_equal_the_item_tokens_of_the_same_salt():
+    both = Question(key="lesson/same", kind="choice", data={"options": ["a", "b"], "items": ["a", "b"]})
+    assert set(option_tokens(both, "s")).isdisjoint(order_tokens(both, "s"))
+
+
+def test_the_shown_order_is_a_permutation_stable_for_one_learner():
+    for question in BANK_LIKE:
+        order = shown_option_order(question, "learner-a")
+        assert sorted(order) == [0, 1, 2, 3]
+        assert shown_option_order(question, "learner-a") == order
+
+
+def test_the_shown_order_differs_between_two_learners_for_most_questions():
+    differ = sum(shown_option_order(q, "learner-a") != shown_option_order(q, "learner-b") for q in BANK_LIKE)
+    # Two random orders of four options agree with probability 1/24.
+    assert differ >= 0.8 * len(BANK_LIKE)
+
+
+def test_the_right_answer_is_not_always_shown_in_the_same_place():
+    # The same question for many learners: its right option moves around the list.
+    places = {shown_option_order(CHOICE, f"learner-{n}").index(0) for n in range(40)}
+    assert places == {0, 1, 2}
+
+
+def test_grading_is_right_whatever_order_the_options_were_shown_in():
+    for salt in (f"learner-{n}" for n in range(20)):
+        shown = shown_option_order(CHOICE, salt)
+        tokens = option_tokens(CHOICE, salt)
+        for place, index in enumerate(shown):
+            graded = grade_answer(CHOICE, form(answer=tokens[index]), salt)
+            assert graded.correct is (index == 0), (salt, place)
+            assert graded.answer == index
+
+
+def test_the_front_shows_option_tokens_in_the_shown_order_and_the_solution_keeps_that_order():
+    front = present_front(MULTI, "learner-a")
+    tokens = option_tokens(MULTI, "learner-a")
+    order = shown_option_order(MULTI, "learner-a")
+    assert [token for token, _ in front.options] == [tokens[index] for index in order]
+    assert [str(html) for _, html in front.options] == [MULTI.data["options"][index] for index in order]
+    multi = Question(key=MULTI.key, kind="multi", prompt="?", data=MULTI.data, lesson=Lesson(slug="lesson"))
+    solution = present_solution(multi, "learner-a")
+    assert [(index, right) for index, _, right in solution.options] == [(i, i in (0, 2)) for i in order]
 
 
 # Multi ---------------------------------------------------------------------------------------------------
 
 
 def test_a_multi_answer_is_right_only_for_the_exact_set():
-    assert grade_answer(MULTI, form(answer=["2", "0"]), "s").correct is True
-    assert grade_answer(MULTI, form(answer=["0"]), "s").correct is False
-    assert grade_answer(MULTI, form(answer=["0", "2", "3"]), "s").correct is False
+    assert grade_answer(MULTI, picks(MULTI, 2, 0), "s").correct is True
+    assert grade_answer(MULTI, picks(MULTI, 0), "s").correct is False
+    assert grade_answer(MULTI, picks(MULTI, 0, 2, 3), "s").correct is False
 
 
 def test_a_multi_answer_earns_partial_credit_for_display_but_is_not_correct():
-    half = grade_answer(MULTI, form(answer=["0"]), "s")
+    half = grade_answer(MULTI, picks(MULTI, 0), "s")
     assert half.credit == 0.5 and half.correct is False
     # A wrong pick cancels a right one.
-    assert grade_answer(MULTI, form(answer=["0", "1"]), "s").credit == 0.0
+    assert grade_answer(MULTI, picks(MULTI, 0, 1), "s").credit == 0.0
 
 
 def test_an_empty_multi_answer_is_wrong_rather_than_refused():
@@ -90,10 +168,11 @@ def test_an_empty_multi_answer_is_wrong_rather_than_refused():
 
 
 def test_a_multi_answer_with_an_unknown_or_repeated_option_is_refused():
-    with pytest.raises(BadAnswer, match="no option 4"):
-        grade_answer(MULTI, form(answer=["0", "4"]), "s")
+    tokens = option_tokens(MULTI, "s")
+    with pytest.raises(BadAnswer, match="no such option"):
+        grade_answer(MULTI, form(answer=[tokens[0], "4"]), "s")
     with pytest.raises(BadAnswer, match="only once"):
-        grade_answer(MULTI, form(answer=["0", "0", "2"]), "s")
+        grade_answer(MULTI, form(answer=[tokens[0], tokens[0], tokens[2]]), "s")
 
 
 # Spot the bug --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from lessons.models import Lesson, Question
 from practice import challenge
-from practice.answers import inline_html, order_tokens
+from practice.answers import inline_html, option_tokens, order_tokens
 from practice.models import Card, MockInterview, PracticeAttempt
 from practice.stores import SESSION_KEY
 from sandbox.models import Submission
@@ -40,9 +40,17 @@ def number_of(client, quiz_id: str, key: str) -> int:
     return quiz_questions(client, quiz_id).index(question(key).pk) + 1
 
 
-def answer(client, quiz_id: str, key: str, **fields):
+def chosen(key: str, salt: str, indexes: list[int]) -> dict:
+    """The form a browser sends when the learner ticks these options (by their written index)."""
+    tokens = option_tokens(question(key), salt)
+    return {"answer": [tokens[index] for index in indexes]}
+
+
+def answer(client, quiz_id: str, key: str, options: list[int] | None = None, **fields):
     number = number_of(client, quiz_id, key)
     url = reverse("practice_quiz_question", args=[quiz_id, number])
+    if options is not None:
+        fields.update(chosen(key, quiz_id, options))
     return client.post(url, {"question": question(key).pk, **fields})
 
 
@@ -84,7 +92,7 @@ def question_by_pk(pk):
 
 def test_a_right_answer_gets_instant_feedback_with_the_explanation_and_a_section_link(client, course):
     quiz_id = start_quiz(client)
-    response = answer(client, quiz_id, "images/image-vs-container", answer="0")
+    response = answer(client, quiz_id, "images/image-vs-container", options=[0])
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "✓ Right." in page
@@ -95,7 +103,7 @@ def test_a_right_answer_gets_instant_feedback_with_the_explanation_and_a_section
 
 def test_a_wrong_answer_shows_the_learners_answer_and_the_right_one(client, course):
     quiz_id = start_quiz(client)
-    response = answer(client, quiz_id, "images/valid-cmds", answer=["0", "1"])
+    response = answer(client, quiz_id, "images/valid-cmds", options=[0, 1])
     page = client.get(response["Location"]).content.decode()
     assert "✗ Not quite." in page
     assert "Your answer" in page and "CMD python app.py" in page
@@ -149,7 +157,7 @@ def test_the_order_question_page_does_not_give_the_answer_away(client, course):
 
 def test_the_quiz_summary_scores_each_topic_and_links_to_review(client, course):
     quiz_id = start_quiz(client, ["images", "caching"], count=5)
-    answer(client, quiz_id, "images/image-vs-container", answer="0")
+    answer(client, quiz_id, "images/image-vs-container", options=[0])
     answer(client, quiz_id, "caching/spot-root", answer="1")
     page = client.get(reverse("practice_quiz", args=[quiz_id])).content.decode()
     assert "1/2" in page
@@ -163,8 +171,11 @@ def test_the_quiz_summary_scores_each_topic_and_links_to_review(client, course):
 @pytest.mark.parametrize(
     "fields, message",
     [
-        ({"answer": "7"}, "has no option 7"),
-        ({"answer": "first"}, "whole number"),
+        ({"answer": "7"}, "no such option"),
+        # The written index of the right option is not its identity either: only its token is.
+        ({"answer": "0"}, "no such option"),
+        ({"answer": "first"}, "no such option"),
+        ({"answer": "0123456789abcdef"}, "no such option"),
         ({"answer": ["0", "1"]}, "exactly one"),
         ({}, "Choose one"),
     ],
@@ -197,8 +208,8 @@ def test_a_missing_or_made_up_question_id_is_refused(client, course, question_fi
 
 def test_answering_the_same_question_twice_is_refused(client, course):
     quiz_id = start_quiz(client)
-    answer(client, quiz_id, "images/image-vs-container", answer="1")
-    response = answer(client, quiz_id, "images/image-vs-container", answer="0")
+    answer(client, quiz_id, "images/image-vs-container", options=[1])
+    response = answer(client, quiz_id, "images/image-vs-container", options=[0])
     assert response.status_code == 400
     assert "already been answered" in response.content.decode()
     assert [a["c"] for a in session_attempts(client)] == [False]
@@ -287,8 +298,8 @@ def test_flashcards_filtered_to_an_unknown_lesson_are_refused(client, course):
 
 def practise_anonymously(client) -> MockInterview:
     quiz_id = start_quiz(client)
-    answer(client, quiz_id, "images/image-vs-container", answer="0")
-    answer(client, quiz_id, "images/valid-cmds", answer=["0"])
+    answer(client, quiz_id, "images/image-vs-container", options=[0])
+    answer(client, quiz_id, "images/valid-cmds", options=[0])
     card_id = shown_card(client)
     client.post(reverse("practice_flashcard_review"), {"question": card_id, "rating": "easy"})
     client.post(reverse("practice_mock_start"), {"count": 5, "minutes": 10})
@@ -359,9 +370,11 @@ def start_mock(client, **fields) -> MockInterview:
     return MockInterview.objects.latest("started_at")
 
 
-def answer_mock(client, mock: MockInterview, key: str, **fields):
+def answer_mock(client, mock: MockInterview, key: str, options: list[int] | None = None, **fields):
     number = mock.questions.index(question(key).pk) + 1
     url = reverse("practice_mock_question", args=[mock.public_id, number])
+    if options is not None:
+        fields.update(chosen(key, str(mock.public_id), options))
     return client.post(url, {"question": question(key).pk, **fields})
 
 
@@ -379,7 +392,7 @@ def test_a_mock_interview_fixes_its_deadline_on_the_server_and_mixes_topics(clie
 
 def test_a_mock_interview_gives_no_feedback_until_the_report(client, course):
     mock = start_mock(client)
-    response = answer_mock(client, mock, "images/image-vs-container", answer="0")
+    response = answer_mock(client, mock, "images/image-vs-container", options=[0])
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Right." not in page and "A container is an image plus" not in page
@@ -388,7 +401,7 @@ def test_a_mock_interview_gives_no_feedback_until_the_report(client, course):
 def test_an_answer_after_the_deadline_is_not_counted(client, course):
     mock = start_mock(client)
     MockInterview.objects.filter(pk=mock.pk).update(deadline=timezone.now() - timedelta(seconds=1))
-    response = answer_mock(client, mock, "images/image-vs-container", answer="0")
+    response = answer_mock(client, mock, "images/image-vs-container", options=[0])
     assert response.status_code == 302
     assert response["Location"] == reverse("practice_mock_report", args=[mock.public_id])
     mock.refresh_from_db()
@@ -419,9 +432,9 @@ def answer_all_mock_questions(client, mock: MockInterview, right: set[str]) -> N
         if q.key not in right:
             answer_mock(client, mock, q.key, skip="1")
         elif q.kind == "choice":
-            answer_mock(client, mock, q.key, answer="0")
+            answer_mock(client, mock, q.key, options=[0])
         elif q.kind == "multi":
-            answer_mock(client, mock, q.key, answer=["0", "2"])
+            answer_mock(client, mock, q.key, options=[0, 2])
         elif q.kind == "text":
             answer_mock(client, mock, q.key, answer="shares the host kernel")
             answer_mock(client, mock, q.key, verdict="got")
@@ -584,7 +597,7 @@ def test_someone_elses_mock_interview_is_not_found(client, course):
 
 def test_finishing_early_shows_the_report_with_unanswered_questions_missed(client, course):
     mock = start_mock(client)
-    answer_mock(client, mock, "images/image-vs-container", answer="0")
+    answer_mock(client, mock, "images/image-vs-container", options=[0])
     response = client.post(reverse("practice_mock_finish", args=[mock.public_id]))
     report = client.get(response["Location"]).content.decode()
     assert "1/5" in report and "not answered" in report
@@ -607,7 +620,7 @@ def test_the_profile_shows_streak_cards_due_and_accuracy_per_topic(client, cours
     user = make_user()
     client.force_login(user)
     quiz_id = start_quiz(client)
-    answer(client, quiz_id, "images/image-vs-container", answer="0")
+    answer(client, quiz_id, "images/image-vs-container", options=[0])
     Card.objects.create(user=user, question=question("caching/spot-root"), due=timezone.now() - timedelta(hours=1))
     page = client.get(reverse("profile")).content.decode()
     assert 'data-testid="streak">1 day<' in page
@@ -620,10 +633,11 @@ def test_the_profile_shows_streak_cards_due_and_accuracy_per_topic(client, cours
 
 def right_answer(q, salt: str) -> dict:
     """The form a learner who knows the answer would send."""
-    if q.kind in ("choice", "spot_bug"):
+    if q.kind == "spot_bug":
         return {"answer": str(q.data["answer"])}
-    if q.kind == "multi":
-        return {"answer": [str(index) for index in q.data["answer"]]}
+    if q.kind in ("choice", "multi"):
+        right = q.data["answer"] if q.kind == "multi" else [q.data["answer"]]
+        return chosen(q.key, salt, right)
     if q.kind == "order":
         return {f"position-{t}": str(i) for i, t in enumerate(order_tokens(q, salt), start=1)}
     return {"answer": " ".join(q.data.get("key_points") or [q.data["model_answer"]])}
@@ -655,3 +669,65 @@ def test_a_visitor_who_only_looks_gets_no_session(client, course):
     client.get(reverse("practice"))
     client.get(reverse("practice_quiz_question", args=["nope", 1]))
     assert "sessionid" not in client.cookies
+
+
+# Options are shown in an order of the learner's own -----------------------------------------------------
+
+
+def shown_options(client, quiz_id: str, number: int, q) -> list[int]:
+    """The written indexes of a choice or multi question's options, in the order the page shows them."""
+    page = client.get(reverse("practice_quiz_question", args=[quiz_id, number])).content.decode()
+    tokens = option_tokens(q, quiz_id)
+    return [tokens.index(token) for token in re.findall(r'name="answer" value="([0-9a-f]{16})"', page)]
+
+
+def option_orders(client) -> dict[str, list[int]]:
+    """Every shipped choice and multi question, asked in a quiz of its lesson: key -> shown order."""
+    orders = {}
+    for lesson in Lesson.objects.filter(questions__kind__in=["choice", "multi"]).distinct():
+        quiz_id = start_quiz(client, [lesson.slug], count=50)
+        for number, pk in enumerate(quiz_questions(client, quiz_id), start=1):
+            q = question_by_pk(pk)
+            if q.kind in ("choice", "multi"):
+                orders[q.key] = shown_options(client, quiz_id, number, q)
+                assert sorted(orders[q.key]) == list(range(len(q.data["options"]))), q.key
+                # A reload shows the same order.
+                assert shown_options(client, quiz_id, number, q) == orders[q.key], q.key
+    return orders
+
+
+def test_two_learners_see_the_options_of_most_shipped_questions_in_different_orders(shipped_course):
+    first, second = option_orders(Client()), option_orders(Client())
+    assert first.keys() == second.keys() and len(first) >= 40
+    differ = sum(first[key] != second[key] for key in first)
+    # With three to six options, two random orders agree for at most one question in six.
+    assert differ >= 0.75 * len(first), f"only {differ} of {len(first)} orders differ"
+    written = sum(order == sorted(order) for order in first.values())
+    assert written <= 0.35 * len(first), f"{written} of {len(first)} questions shown in the written order"
+
+
+def test_the_feedback_lists_the_options_in_the_order_the_learner_saw_them(client, course):
+    quiz_id = start_quiz(client)
+    key = "images/valid-cmds"
+    number = number_of(client, quiz_id, key)
+    order = shown_options(client, quiz_id, number, question(key))
+    answer(client, quiz_id, key, options=[0, 2])
+    page = client.get(reverse("practice_quiz_question", args=[quiz_id, number])).content.decode()
+    solution = page[page.index('class="solution-options"') :]
+    options = question(key).data["options"]
+    places = [solution.index(str(inline_html(options[index]))) for index in order]
+    assert places == sorted(places)
+
+
+def test_a_flashcards_options_keep_their_order_on_reload_and_differ_between_visitors(course):
+    def card_order(client) -> list[str]:
+        page = client.get(reverse("practice_flashcards") + "?lesson=images").content.decode()
+        listed = page[page.index('class="card-options"') : page.index("</ol>", page.index('class="card-options"'))]
+        return re.findall(r"<li>(.*?)</li>", listed)
+
+    visitors = [Client() for _ in range(12)]
+    orders = [card_order(visitor) for visitor in visitors]
+    assert all(card_order(visitor) == order for visitor, order in zip(visitors, orders, strict=True))
+    options = [str(inline_html(text)) for text in question("images/image-vs-container").data["options"]]
+    assert all(sorted(order) == sorted(options) for order in orders)
+    assert len({tuple(order) for order in orders}) > 1, "every visitor saw the same order"
