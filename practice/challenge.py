@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from lessons.models import Exercise
 from sandbox.files import SubmissionRejected
-from sandbox.grading import lint_dockerfile
+from sandbox.grading import build_secret_ids, lint_dockerfile
 from sandbox.grading.outcome import CheckError
 from sandbox.grading.spec import STATIC, phase_of
 from sandbox.grading.static import DockerfileSource, run_static_check
@@ -96,7 +96,8 @@ def static_check_dockerfile(text: str, exercise: Exercise | None = None) -> Chal
     """
     note = f"Static checks only: the Dockerfile was not built or run. {SIGN_UP_FOR_SANDBOX}"
     try:
-        findings = [f for f in lint_dockerfile(text) or [] if isinstance(f, dict)]
+        secret_ids = build_secret_ids(exercise.spec) if exercise is not None else []
+        findings = [f for f in lint_dockerfile(text, secret_ids) or [] if isinstance(f, dict)]
         verdicts = _static_verdicts(exercise, text) if exercise is not None else []
     except Exception as error:  # noqa: BLE001 - a bug in the grader must not cost the learner their report
         return ChallengeOutcome(None, "ungraded", [f"The static checks could not run: {error}"], SIGN_UP_FOR_SANDBOX)

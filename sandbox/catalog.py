@@ -14,6 +14,11 @@ No registry can be reached, so the images learners may name in FROM are made her
                           start from POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB and POSTGRES_HOST_AUTH_METHOD,
                           then runs postgres as the postgres user on every address; psql and pg_isready inside.
 
+Some catalog images carry more tags, listed in ALIASES: the same image under the more precise tags an
+upstream image has too (`python:3.11.2-slim-bookworm`), so exercises can ask learners to choose how tightly to
+pin. Each alias names exactly what its image holds (Python 3.11.2 on Debian 12, busybox 1.35), and
+tests/test_catalog_images.py checks that it does.
+
 One more image is built and loaded with the catalog but is not part of it, so learners can never name it in
 FROM: PROBE_IMAGE, Debian with curl, netcat, redis-cli, psql, python3, ip and ps. The grader runs it in a
 learner container's network namespace to probe services with its own tools.
@@ -91,6 +96,14 @@ DESCRIPTIONS = {
         "not a base image"
     ),
 }
+# More tags for catalog images: alias -> the catalog image it names. An alias is tagged on every daemon that
+# holds its image, and FROM may name it whenever its image is in the catalog.
+ALIASES = {
+    "python:3.11-slim-bookworm": "python:3.11-slim",
+    "python:3.11.2-slim-bookworm": "python:3.11-slim",
+    "busybox:1.35": "busybox:latest",
+    "busybox:1.35.0": "busybox:latest",
+}
 LABEL_CATALOG = "dockyard.catalog"
 LABEL_RECIPE = "dockyard.catalog.recipe"
 LABEL_PROBE = "dockyard.probe"
@@ -124,7 +137,7 @@ def catalog_names() -> list[str]:
     bare name. The probe image is never one of them, even when CATALOG_IMAGES names it.
     """
     names = []
-    for name in settings.CATALOG_IMAGES:
+    for name in [*settings.CATALOG_IMAGES, *aliases_in_catalog()]:
         if name == PROBE_IMAGE:
             continue
         forms = [name]
@@ -133,6 +146,24 @@ def catalog_names() -> list[str]:
         for form in forms:
             names += [form, f"docker.io/library/{form}"]
     return names
+
+
+def aliases_in_catalog() -> list[str]:
+    """The aliases whose image is in this deployment's catalog."""
+    return [alias for alias, target in ALIASES.items() if target in settings.CATALOG_IMAGES]
+
+
+def tag_aliases(client: docker.DockerClient) -> list[str]:
+    """Tag each alias on the daemon's copy of its image (a tag costs nothing); returns the aliases tagged now."""
+    tagged = []
+    for alias in aliases_in_catalog():
+        target_id = image_id_or_none(client, ALIASES[alias])
+        if target_id is None or image_id_or_none(client, alias) == target_id:
+            continue
+        repository, tag = alias.rsplit(":", 1)
+        client.images.get(target_id).tag(repository, tag)
+        tagged.append(alias)
+    return tagged
 
 
 def images_to_make() -> list[str]:
@@ -361,8 +392,11 @@ def load_into(d: Daemon) -> list[Loaded]:
             if image_id_or_none(client, name) != manifest["id"]:
                 raise CatalogError(f"Loading {tarball_path(name)} into {d.name} did not give image {manifest['id']}.")
             if current is not None:
+                # The aliases move to the new image first, so the old one has no tag left and can go.
+                tag_aliases(client)
                 remove_old_image(client, current)
             results.append(Loaded(d.name, name, time.monotonic() - started, loaded=True))
+        tag_aliases(client)
     finally:
         client.close()
     return results
@@ -404,6 +438,7 @@ def pull_into(d: Daemon) -> list[Loaded]:
                 raise CatalogError(f"Pulling {name} from {mirror} into {d.name} failed: {error}") from None
             image.tag(name)
             results.append(Loaded(d.name, name, time.monotonic() - started, loaded=True))
+        tag_aliases(client)
     finally:
         client.close()
     return results

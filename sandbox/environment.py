@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,23 @@ CONTAINER_MEMORY_MB = 512
 CONTAINER_PIDS = 256
 # With it, the kernel kills the build CLI when the worker dies (see _build_command).
 SETPRIV = "/usr/bin/setpriv"
+
+
+@dataclass
+class Hardening:
+    """Run-time restrictions of a hardened deployment (lesson 21), on top of the sandbox's own."""
+
+    read_only: bool = True
+    tmpfs: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ("ALL",)
+
+    def options(self) -> dict[str, Any]:
+        # The sandbox's containers already run with no-new-privileges (see _container_options).
+        return {
+            "read_only": self.read_only,
+            "tmpfs": {path: "rw,nosuid,nodev,size=64m" for path in self.tmpfs},
+            "cap_drop": list(self.cap_drop),
+        }
 
 
 @dataclass
@@ -111,10 +128,16 @@ class BuildEnvironment:
 
     # --- Building ---------------------------------------------------------------------------------------
 
-    def build(self, files: dict[str, bytes], tag_suffix: str = "") -> BuildResult:
-        """Build the files (which must contain a Dockerfile) with BuildKit, streaming output to on_log."""
+    def build(
+        self, files: dict[str, bytes], tag_suffix: str = "", secrets: dict[str, str] | None = None
+    ) -> BuildResult:
+        """Build the files (which must contain a Dockerfile) with BuildKit, streaming output to on_log.
+
+        secrets: build secrets by id, for `RUN --mount=type=secret,id=...`; only these ids may be mounted.
+        """
         started = time.monotonic()
-        refused = self._refuse_before_build(files)
+        secrets = secrets or {}
+        refused = self._refuse_before_build(files, secrets)
         if refused is not None:
             return refused
         self.builds += 1
@@ -126,7 +149,7 @@ class BuildEnvironment:
             except SubmissionRejected as error:
                 return BuildResult(False, "refused", error.message)
             iidfile = build_dir / "image-id"
-            command = self._build_command(context, iidfile, tag_suffix)
+            command = self._build_command(context, iidfile, tag_suffix, secret_options(build_dir, secrets))
             stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
             timeout = settings.BUILD_TIMEOUT_SECONDS
             returncode, timed_out = run_streaming(
@@ -151,11 +174,11 @@ class BuildEnvironment:
         except (docker.errors.DockerException, requests.exceptions.RequestException):
             return False
 
-    def _refuse_before_build(self, files: dict[str, bytes]) -> BuildResult | None:
+    def _refuse_before_build(self, files: dict[str, bytes], secrets: dict[str, str]) -> BuildResult | None:
         # The security rules are checked here too, so no caller can build a Dockerfile that skipped them.
         text = as_bytes(files).get("Dockerfile", b"").decode("utf-8", errors="replace")
         try:
-            check_dockerfile(text, catalog_names())
+            check_dockerfile(text, catalog_names(), secret_ids=secrets.keys())
         except SubmissionRejected as error:
             return BuildResult(False, "refused", error.message)
         missing = self._missing_base_images(text)
@@ -185,7 +208,7 @@ class BuildEnvironment:
                 return False
         return True
 
-    def _build_command(self, context: Path, iidfile: Path, tag_suffix: str) -> list[str]:
+    def _build_command(self, context: Path, iidfile: Path, tag_suffix: str, extra: Sequence[str] = ()) -> list[str]:
         command = [
             settings.DOCKER_CLI,
             "--host",
@@ -200,6 +223,7 @@ class BuildEnvironment:
             image_tag(self.submission_id, tag_suffix),
             "--iidfile",
             str(iidfile),
+            *extra,
             str(context),
         ]
         # If the worker dies (for example Celery's hard time limit kills it), the kernel kills the CLI too,
@@ -259,6 +283,11 @@ class BuildEnvironment:
             },
         }
 
+    def image_archive(self, image: str) -> Iterator[bytes]:
+        """`docker save` of one image, as a stream of tar chunks."""
+        with translate_docker_errors(f"read the image {image[:19]}"):
+            return self._client().images.get(image).save(named=False)
+
     def start_container(
         self, image: str, command: list[str] | str | None = None, *, environment: dict[str, str] | None = None
     ) -> Container:
@@ -276,6 +305,7 @@ class BuildEnvironment:
         environment: dict[str, str] | None = None,
         timeout: float | None = None,
         replace_entrypoint: bool = False,
+        hardened: Hardening | None = None,
     ) -> RunResult:
         """Run a command (or the image's default) in a new container to its end; stdout and stderr kept apart.
 
@@ -284,7 +314,11 @@ class BuildEnvironment:
         """
         timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
         container = self.create_container(
-            image, command, environment=environment, entrypoint=[""] if replace_entrypoint else None
+            image,
+            command,
+            environment=environment,
+            entrypoint=[""] if replace_entrypoint else None,
+            hardened=hardened,
         )
         try:
             with translate_docker_errors("start a container"):
@@ -309,17 +343,21 @@ class BuildEnvironment:
         environment: dict[str, str] | None = None,
         entrypoint: list[str] | None = None,
         healthcheck: dict[str, Any] | None = None,
+        hardened: Hardening | None = None,
     ) -> Container:
         """Create (not start) a container with no network, the per-container limits and this submission's label.
 
         entrypoint=[""] runs `command` exactly as given, like `docker run --entrypoint ""`; healthcheck
-        overrides parts of the image's HEALTHCHECK (the daemon keeps the rest).
+        overrides parts of the image's HEALTHCHECK (the daemon keeps the rest); hardened adds
+        `--read-only`, `--tmpfs` and `--cap-drop` as a hardened deployment would run it.
         """
         options = self._container_options(environment)
         if entrypoint is not None:
             options["entrypoint"] = entrypoint
         if healthcheck is not None:
             options["healthcheck"] = healthcheck
+        if hardened is not None:
+            options.update(hardened.options())
         with translate_docker_errors(f"create a container from {image[:19]}"):
             return self._client().containers.create(image, command, **options)
 
@@ -446,6 +484,25 @@ class ExecReader:
     def text(self) -> str:
         text = b"".join(self.chunks).decode("utf-8", errors="replace")
         return text + ("\n" + TRUNCATED_MARK if self.truncated else "")
+
+
+def secret_options(build_dir: Path, secrets: dict[str, str]) -> list[str]:
+    """`--secret id=NAME,src=FILE` for each build secret; the files live in the build's private folder.
+
+    With secrets, the build also runs without the cache: a cached step would hold what an earlier build
+    did with an earlier value, so the step that mounts the secret must run again with this one.
+    """
+    if not secrets:
+        return []
+    folder = build_dir / "secrets"
+    folder.mkdir(mode=0o700)
+    options = ["--no-cache"]
+    for name, value in secrets.items():
+        path = folder / name
+        path.write_text(value)
+        path.chmod(0o600)
+        options += ["--secret", f"id={name},src={path}"]
+    return options
 
 
 def images_used(dockerfile: Dockerfile) -> list[str]:

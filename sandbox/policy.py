@@ -12,6 +12,7 @@ only the base image sets) or on which BuildKit version reads it, the Dockerfile 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import NoReturn
 
 from .dockerfile import (
@@ -35,13 +36,13 @@ SUPPORTS_HEREDOCS = False
 
 ALLOWED_NETWORKS = frozenset({"none", "default"})
 ALLOWED_SECURITY = frozenset({"sandbox"})
+NO_SECRETS_HERE = (
+    "secret mounts (--mount=type=secret) are not available in this exercise. They are the right way to "
+    "use a secret while building without leaving it in a layer (the secrets lesson teaches them), but this "
+    "exercise gives the build no secrets, so the step could not run. Remove the --mount here, and do not bake "
+    "a secret in with COPY, ENV or ARG instead."
+)
 REFUSED_MOUNT_TYPES = {
-    "secret": (
-        "secret mounts (--mount=type=secret) are not available in the sandbox. They are the right way to "
-        "use a secret while building without leaving it in a layer (the secrets lesson teaches them), but the "
-        "sandbox builds with no secrets to give you, so it cannot run this step. Remove the --mount here, and "
-        "do not bake the secret in with COPY, ENV or ARG instead."
-    ),
     "ssh": (
         "SSH agent mounts (--mount=type=ssh) are not available in the sandbox: it has no SSH agent and no "
         "network to use one with. Remove the --mount here."
@@ -51,11 +52,12 @@ PLATFORM_ARGS = ("$BUILDPLATFORM", "${BUILDPLATFORM}", "$TARGETPLATFORM", "${TAR
 URL_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://", "ftp://", "github.com/")
 
 
-def check_dockerfile(text: str, catalog: list[str]) -> None:
+def check_dockerfile(text: str, catalog: list[str], secret_ids: Collection[str] = ()) -> None:
     """Refuse a Dockerfile the sandbox will not build.
 
     Raises SubmissionRejected with a "line N: ..." message for a syntax error or a refused construct.
-    `catalog` lists the image references FROM may name (see sandbox.catalog.catalog_names).
+    `catalog` lists the image references FROM may name (see sandbox.catalog.catalog_names); `secret_ids`
+    the build secrets the exercise gives the build, which `RUN --mount=type=secret` may mount (no others).
     """
     _check_syntax_directive(text)
     try:
@@ -63,9 +65,18 @@ def check_dockerfile(text: str, catalog: list[str]) -> None:
     except DockerfileSyntaxError as error:
         raise SubmissionRejected(f"line {error.line}: {error.message}") from None
     _check_directive_order(dockerfile)
-    allowed = {normalize_image_ref(name) for name in catalog}
+    rules = _Rules({normalize_image_ref(name) for name in catalog}, catalog, frozenset(secret_ids))
     for instruction in dockerfile.instructions:
-        _check_instruction(dockerfile, instruction, allowed, catalog)
+        _check_instruction(dockerfile, instruction, rules)
+
+
+class _Rules:
+    """What this check allows: the catalog's images (normalised and as listed) and the build secrets."""
+
+    def __init__(self, allowed: set[str], catalog: list[str], secret_ids: frozenset[str]):
+        self.allowed = allowed
+        self.catalog = catalog
+        self.secret_ids = secret_ids
 
 
 # Whitespace and control characters, for the generous reading of directive lines below.
@@ -107,14 +118,14 @@ def _check_directive_order(dockerfile: Dockerfile) -> None:
         )
 
 
-def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
+def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, rules: _Rules) -> None:
     keyword = instruction.keyword
     if keyword == "FROM":
-        _check_from(dockerfile, instruction, allowed, catalog)
+        _check_from(dockerfile, instruction, rules.allowed, rules.catalog)
     elif keyword == "ONBUILD" and instruction.trigger is not None:
         # An ONBUILD trigger runs when a later stage builds FROM this one, so it obeys the same rules.
         _check_trigger_variables(instruction.trigger)
-        _check_instruction(dockerfile, instruction.trigger, allowed, catalog)
+        _check_instruction(dockerfile, instruction.trigger, rules)
     if keyword in ("RUN", "COPY", "ADD") and instruction.heredocs and not SUPPORTS_HEREDOCS:
         _refuse(
             instruction,
@@ -122,12 +133,12 @@ def _check_instruction(dockerfile: Dockerfile, instruction: Instruction, allowed
             "commands on one RUN joined with &&, or COPY a script file and RUN it.",
         )
     if keyword == "RUN":
-        _check_run_flags(dockerfile, instruction, allowed, catalog)
+        _check_run_flags(dockerfile, instruction, rules)
     if keyword == "ADD":
         _check_add_sources(instruction)
     if keyword == "COPY" and instruction.expanded_from is not None:
         shown = instruction.flag("from") or ""
-        _check_image_source(dockerfile, instruction, shown, instruction.expanded_from, allowed, catalog)
+        _check_image_source(dockerfile, instruction, shown, instruction.expanded_from, rules.allowed, rules.catalog)
 
 
 def _check_trigger_variables(trigger: Instruction) -> None:
@@ -173,7 +184,7 @@ def _check_platform(dockerfile: Dockerfile, instruction: Instruction, platform: 
     )
 
 
-def _check_run_flags(dockerfile: Dockerfile, instruction: Instruction, allowed: set[str], catalog: list[str]) -> None:
+def _check_run_flags(dockerfile: Dockerfile, instruction: Instruction, rules: _Rules) -> None:
     for network in instruction.flag_values("network"):
         if network.lower() not in ALLOWED_NETWORKS:
             _refuse(
@@ -188,12 +199,10 @@ def _check_run_flags(dockerfile: Dockerfile, instruction: Instruction, allowed: 
                 f"RUN --security={security} is not allowed: build steps never run with extra privileges here.",
             )
     for mount in instruction.mounts:
-        _check_mount(dockerfile, instruction, mount, allowed, catalog)
+        _check_mount(dockerfile, instruction, mount, rules)
 
 
-def _check_mount(
-    dockerfile: Dockerfile, instruction: Instruction, mount: Mount, allowed: set[str], catalog: list[str]
-) -> None:
+def _check_mount(dockerfile: Dockerfile, instruction: Instruction, mount: Mount, rules: _Rules) -> None:
     if mount.options is None:
         _refuse(
             instruction,
@@ -206,9 +215,35 @@ def _check_mount(
     kind = mount_type.value.lower() if mount_type is not None else "bind"
     if kind in REFUSED_MOUNT_TYPES:
         _refuse(instruction, REFUSED_MOUNT_TYPES[kind])
+    if kind == "secret":
+        _check_secret_mount(instruction, mount, rules.secret_ids)
     source = mount.options.get("from")
     if source is not None:
-        _check_image_source(dockerfile, instruction, parse_mount(mount.spec).get("from", ""), source, allowed, catalog)
+        shown = parse_mount(mount.spec).get("from", "")
+        _check_image_source(dockerfile, instruction, shown, source, rules.allowed, rules.catalog)
+
+
+def _check_secret_mount(instruction: Instruction, mount: Mount, secret_ids: frozenset[str]) -> None:
+    # BuildKit names the secret by `id`, or else by the last part of `target` (alias `dst`, `destination`).
+    if not secret_ids:
+        _refuse(instruction, NO_SECRETS_HERE)
+    named = mount.options.get("id")
+    if named is None:
+        named = next((mount.options[key] for key in ("target", "dst", "destination") if key in mount.options), None)
+        what = "--mount=type=secret target"
+    else:
+        what = "--mount=type=secret id"
+    if named is None:
+        _refuse(instruction, "--mount=type=secret needs id=NAME to say which secret to mount.")
+    _known(instruction, what, named)
+    secret = named.value if what.endswith(" id") else named.value.rstrip("/").rsplit("/", 1)[-1]
+    if secret not in secret_ids:
+        offered = ", ".join(f"`{name}`" for name in sorted(secret_ids))
+        _refuse(
+            instruction,
+            f"this build has no secret `{secret}`; the exercise gives it {offered}. "
+            f"Mount it with --mount=type=secret,id={sorted(secret_ids)[0]}.",
+        )
 
 
 def _check_image_source(

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from .catalog import catalog_names
 from .files import validate_files
+from .grading.spec import build_secret_ids
 from .models import Submission
 from .policy import check_dockerfile
 from .tasks import build_submission
@@ -47,7 +48,8 @@ def submit(user, exercise, files: dict) -> Submission:
     Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message.
     """
     validated = validate_files(files)
-    check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names())
+    secret_ids = build_secret_ids(exercise.spec) if exercise is not None else []
+    check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names(), secret_ids)
     with transaction.atomic():
         check_rate_limits(user)
         submission = Submission.queue(user, exercise, files)

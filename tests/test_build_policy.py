@@ -118,10 +118,42 @@ def test_security_insecure_is_refused():
     assert message.startswith("line 2: RUN --security=insecure is not allowed")
 
 
-def test_secret_mounts_are_refused_kindly():
+def test_secret_mounts_are_refused_kindly_when_the_exercise_gives_no_secrets():
     message = refused("FROM busybox\nRUN --mount=type=secret,id=token cat /run/secrets/token\n")
-    assert message.startswith("line 2: secret mounts (--mount=type=secret) are not available in the sandbox")
-    assert "secrets lesson" in message and "do not bake the secret in" in message
+    assert message.startswith("line 2: secret mounts (--mount=type=secret) are not available in this exercise")
+    assert "secrets lesson" in message and "do not bake a secret in" in message
+
+
+@pytest.mark.parametrize(
+    "mount",
+    [
+        "type=secret,id=index_token",
+        "type=secret,id=index_token,required=true",
+        "type=secret,target=/run/secrets/index_token",
+        "type=secret,dst=/tmp/index_token,mode=0400",
+        "id=index_token,type=SECRET",
+    ],
+)
+def test_a_secret_mount_of_a_secret_the_exercise_declares_is_accepted(mount):
+    check_dockerfile(f"FROM busybox\nRUN --mount={mount} wc -c /run/secrets/index_token\n", CATALOG, {"index_token"})
+
+
+@pytest.mark.parametrize(
+    "mount",
+    ["type=secret,id=api_token", "type=secret,target=/run/secrets/other", "type=secret,id=index_token/x"],
+)
+def test_a_secret_mount_of_any_other_secret_is_refused_with_the_ones_offered(mount):
+    with pytest.raises(SubmissionRejected) as caught:
+        check_dockerfile(f"FROM busybox\nRUN --mount={mount} true\n", CATALOG, {"index_token"})
+    assert caught.value.message.startswith("line 2: this build has no secret `")
+    assert "the exercise gives it `index_token`" in caught.value.message
+
+
+def test_a_secret_mount_that_names_no_secret_or_a_variable_is_refused():
+    with pytest.raises(SubmissionRejected, match="needs id=NAME"):
+        check_dockerfile("FROM busybox\nRUN --mount=type=secret true\n", CATALOG, {"index_token"})
+    with pytest.raises(SubmissionRejected, match=r"uses \$NAME"):
+        check_dockerfile("FROM busybox\nRUN --mount=type=secret,id=$NAME true\n", CATALOG, {"index_token"})
 
 
 def test_secret_mount_type_is_case_insensitive_and_order_free():

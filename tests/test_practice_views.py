@@ -474,7 +474,7 @@ def test_an_anonymous_mock_ends_in_a_report_of_strengths_and_weak_topics(client,
 def test_an_anonymous_dockerfile_is_left_ungraded_with_a_clear_message_when_static_checks_are_missing(
     client, course, monkeypatch
 ):
-    def grader_missing(text: str) -> list[dict]:
+    def grader_missing(text: str, secret_ids=()) -> list[dict]:
         raise RuntimeError("the grader is not installed")
 
     monkeypatch.setattr(challenge, "lint_dockerfile", grader_missing)

@@ -103,7 +103,7 @@ def test_a_learner_gets_the_submit_button_and_the_api_addresses(client, exercise
     assert config["starter"] == STARTER
     assert config["draftKey"] == f"dockyard:draft:{exercise.slug}:{user.pk}"
     assert config["urls"] == {
-        "lint": "/api/lint/",
+        "lint": f"/api/lint/?exercise={exercise.slug}",
         "history": f"/api/exercises/{exercise.slug}/submissions/",
         "submissions": "/api/submissions/",
         "next": "/lessons/",
@@ -170,7 +170,7 @@ def fake_linter(monkeypatch):
     """A stand-in for sandbox.grading.lint_dockerfile, so these tests need no hadolint."""
     calls = []
 
-    def lint_dockerfile(text: str) -> list[dict]:
+    def lint_dockerfile(text: str, secret_ids=()) -> list[dict]:
         calls.append(text)
         return [{"line": 1, "rule": "DL3007", "level": "warning", "message": "Pin the version of the base image."}]
 

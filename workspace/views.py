@@ -14,11 +14,12 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from lessons.models import Exercise, ExerciseProgress
 from sandbox.files import SubmissionRejected
-from sandbox.grading import lint_dockerfile
+from sandbox.grading import build_secret_ids, lint_dockerfile
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
@@ -60,7 +61,8 @@ def workspace_context(exercise: Exercise, user) -> dict:
         "draftKey": f"dockyard:draft:{exercise.slug}:{user.pk if user.is_authenticated else 'anon'}",
         "anonDraftKey": f"dockyard:draft:{exercise.slug}:anon",
         "urls": {
-            "lint": reverse("workspace_lint"),
+            # The exercise decides which build secrets a Dockerfile may mount, so lint needs to know it.
+            "lint": f"{reverse('workspace_lint')}?{urlencode({'exercise': exercise.slug})}",
             "history": reverse("workspace_history", args=[exercise.slug]),
             "submissions": reverse("submission_create"),
             "next": following.get_absolute_url() if following else reverse("course"),
@@ -114,16 +116,17 @@ def lint(request: HttpRequest) -> JsonResponse:
         return error(400, "Send the Dockerfile's text as 'dockerfile'.")
     if len(dockerfile.encode("utf-8", "surrogatepass")) > limit:
         return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
-    problems = lint_text(dockerfile)
+    exercise = Exercise.objects.filter(slug=request.GET.get("exercise") or "").first()
+    problems = lint_text(dockerfile, build_secret_ids(exercise.spec) if exercise is not None else [])
     if problems is None:
         return error(503, LINT_UNAVAILABLE)
     return JsonResponse({"problems": problems})
 
 
-def lint_text(dockerfile: str) -> list[dict] | None:
+def lint_text(dockerfile: str, secret_ids: list[str]) -> list[dict] | None:
     """The linter's problems for a Dockerfile, or None when no linter can answer right now."""
     try:
-        return list(lint_dockerfile(dockerfile))
+        return list(lint_dockerfile(dockerfile, secret_ids))
     except Exception:  # noqa: BLE001 - a broken linter must not break typing; submit still grades
         logger.exception("Live lint failed")
         return None

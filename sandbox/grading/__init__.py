@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from .grader import grade_submission
 from .lint import lint_dockerfile
-from .spec import spec_problems
+from .spec import build_secret_ids, spec_problems
 
-__all__ = ["grade_submission", "lint_dockerfile", "spec_problems"]
+__all__ = ["build_secret_ids", "grade_submission", "lint_dockerfile", "spec_problems"]

@@ -14,6 +14,7 @@ class GradingContext:
 
     files: the build context as built (the submission plus the exercise's context files).
     check_seconds: the default time limit of one runtime check.
+    build_secrets: the value the builds were given for each build secret the exercise declares (id -> value).
     """
 
     sandbox: Sandbox
@@ -23,3 +24,4 @@ class GradingContext:
     exercise: Any = None
     check_seconds: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
+    build_secrets: dict[str, str] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -17,20 +18,32 @@ from sandbox.buildkit import BuildResult
 from sandbox.clients import SandboxError
 from sandbox.files import SubmissionRejected, as_bytes, validate_files
 
+from .build_secrets import SECRET_CHECKS
 from .containers import Sandbox
 from .context import GradingContext
+from .entrypoint import ENTRYPOINT_CHECKS
+from .hardening import HARDENING_CHECKS
+from .health import HEALTH_CHECKS
 from .image import IMAGE_CHECKS
 from .outcome import ERROR, FAILED, PASSED, SKIPPED, CheckError, Outcome, make_verdict, plural
 from .rebuild import REBUILD_CHECKS
 from .runtime import RUNTIME_CHECKS
-from .spec import BUILD, CACHE, COMPARE, IMAGE, RUNTIME, STATIC, phase_of, spec_problems
+from .spec import BUILD, CACHE, COMPARE, IMAGE, RUNTIME, STATIC, build_secret_ids, phase_of, spec_problems
 from .static import DockerfileSource, final_base, run_static_check
 
 logger = logging.getLogger(__name__)
 
 PLAYGROUND_CHECKS = [{"id": "build", "type": "build", "title": "The image builds"}]
 SKIPPED_MESSAGE = "skipped: the image did not build."
-LATER_CHECKS = {**IMAGE_CHECKS, **RUNTIME_CHECKS, **REBUILD_CHECKS}
+LATER_CHECKS = {
+    **IMAGE_CHECKS,
+    **RUNTIME_CHECKS,
+    **REBUILD_CHECKS,
+    **HEALTH_CHECKS,
+    **ENTRYPOINT_CHECKS,
+    **HARDENING_CHECKS,
+    **SECRET_CHECKS,
+}
 
 
 def build_files(exercise, files: dict) -> dict[str, bytes]:
@@ -58,6 +71,10 @@ class Grader:
         self.context: GradingContext | None = None
         self.base_facts: dict | None = None
         self.check_seconds = float(settings.CHECK_TIMEOUT_SECONDS)
+        # A fresh random value for each build secret the exercise declares, made for this grading only, so
+        # the image checks can search the image for it. The builds of this grading are given them.
+        self.build_secrets = {name: f"dockyard-{name}-{secrets.token_hex(16)}" for name in build_secret_ids(self.spec)}
+        self.sandbox.build_secrets = self.build_secrets
 
     def of_phase(self, phase: str) -> list[dict]:
         return [check for check in self.checks if phase_of(check) == phase]
@@ -85,8 +102,26 @@ class Grader:
         self.base_facts = self.find_base_facts(source)
         for phase in (IMAGE, RUNTIME, CACHE, COMPARE):
             for check in self.of_phase(phase):
-                self.record(check, lambda check=check: LATER_CHECKS[check["type"]](check, self.context))
+                if not self.skip_unless_prerequisites_passed(check):
+                    self.record(check, lambda check=check: LATER_CHECKS[check["type"]](check, self.context))
         return self.result()
+
+    def skip_unless_prerequisites_passed(self, check: dict) -> bool:
+        """Skip a check whose `needs` did not pass, saying which one; True when it was skipped.
+
+        A check that cannot run because an earlier one found the app broken would only repeat that failure,
+        or show a Docker error about a container that is not running.
+        """
+        failed = [
+            self.verdicts.get(needed)
+            for needed in check.get("needs") or []
+            if not self.verdicts.get(needed, {}).get("passed")
+        ]
+        if not failed:
+            return False
+        titles = " and ".join(f"“{verdict['title']}”" if verdict else "an earlier check" for verdict in failed)
+        self.emit(make_verdict(check, self.exercise, SKIPPED, f"skipped: this check needs {titles} to pass first."))
+        return True
 
     def run_static_checks(self) -> DockerfileSource:
         text = self.files.get("Dockerfile", "")
@@ -95,7 +130,8 @@ class Grader:
         rules = [rule for check in self.of_phase(STATIC) if check["type"] == "lint" for rule in check["rules"]]
         source = DockerfileSource(text, rules)
         for check in self.of_phase(STATIC):
-            self.record(check, lambda check=check: run_static_check(check, source))
+            if not self.skip_unless_prerequisites_passed(check):
+                self.record(check, lambda check=check: run_static_check(check, source))
         return source
 
     def refuse_invalid_spec(self, problems: list[str]) -> dict:
@@ -137,6 +173,7 @@ class Grader:
             exercise=self.exercise,
             check_seconds=self.check_seconds,
             extra=extra,
+            build_secrets=self.build_secrets,
         )
 
     def find_base_facts(self, source: DockerfileSource) -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from sandbox.catalog import catalog_names
 from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
@@ -14,11 +15,11 @@ from .hadolint import HadolintError, run_hadolint
 LINE_PREFIX = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 
 
-def lint_dockerfile(text: str) -> list[dict]:
+def lint_dockerfile(text: str, secret_ids: Collection[str] = ()) -> list[dict]:
     """Problems in Dockerfile text as [{line, rule, level, message}], sorted by line.
 
     rule is "syntax" for what the parser cannot read, "sandbox" for what the sandbox refuses to build, and
-    a hadolint id (DL3007, SC2086, ...) otherwise.
+    a hadolint id (DL3007, SC2086, ...) otherwise. secret_ids: the build secrets the exercise declares.
     """
     findings = []
     try:
@@ -26,7 +27,7 @@ def lint_dockerfile(text: str) -> list[dict]:
     except DockerfileSyntaxError as error:
         findings.append({"line": error.line, "rule": "syntax", "level": "error", "message": error.message})
     if not findings:
-        findings += _policy_findings(text)
+        findings += _policy_findings(text, secret_ids)
     try:
         hadolint = run_hadolint(text)
     except HadolintError as error:
@@ -37,9 +38,9 @@ def lint_dockerfile(text: str) -> list[dict]:
     return sorted(findings + hadolint, key=lambda finding: finding["line"])
 
 
-def _policy_findings(text: str) -> list[dict]:
+def _policy_findings(text: str, secret_ids: Collection[str]) -> list[dict]:
     try:
-        check_dockerfile(text, catalog_names())
+        check_dockerfile(text, catalog_names(), secret_ids)
     except SubmissionRejected as error:
         match = LINE_PREFIX.match(error.message)
         line, message = (int(match.group(1)), match.group(2)) if match else (1, error.message)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .hints import default_hint
+
 PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
@@ -45,7 +47,8 @@ def make_verdict(check: dict, exercise, status: str, message: str) -> dict:
         "status": status,
         "passed": status == PASSED,
         "message": message,
-        "hint": check.get("hint", ""),
+        # A failed check always says what to change: the exercise's own hint, or one for its type.
+        "hint": check.get("hint") or default_hint(str(check.get("type", ""))),
         "section_url": section_url(exercise, check.get("section")),
         "points": check.get("points", 1),
     }

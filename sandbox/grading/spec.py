@@ -25,7 +25,9 @@ KEYWORDS = {
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 }  # fmt: skip
-COMMON_FIELDS = {"id", "type", "title", "hint", "section", "points"}
+COMMON_FIELDS = {"id", "type", "title", "hint", "section", "points", "needs"}
+# A build secret's id, as `docker build --secret id=...` and `RUN --mount=type=secret,id=...` name it.
+SECRET_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LIMIT_FIELDS = {"check_seconds"}
 
 
@@ -144,6 +146,17 @@ def _context_files(value: object) -> str:
     return ""
 
 
+def _secret_ids(value: object) -> str:
+    if not isinstance(value, list) or not value:
+        return "must be a non-empty list of secret ids, such as [index_token]"
+    for entry in value:
+        if not isinstance(entry, str) or not SECRET_ID_PATTERN.match(entry):
+            return f"entry {entry!r} must be a secret id: letters, digits, '_', '.' or '-'"
+    if len(set(value)) != len(value):
+        return "must not name a secret twice"
+    return ""
+
+
 def _pattern_item(value: object) -> str:
     if not isinstance(value, dict):
         return "must be a mapping with 'pattern' (and optional 'keyword', 'message')"
@@ -241,6 +254,31 @@ CHECK_TYPES: dict[str, CheckType] = {
     "listen": CheckType(RUNTIME, {"port": (_port, True), "within": (_number, False)}),
     "health": CheckType(RUNTIME, {"within": (_number, False)}),
     "stop": CheckType(RUNTIME, {"within": (_number, False), "ready": (_regex, False), "port": (_port, False)}),
+    # health.py, hardening.py, entrypoint.py and secrets.py.
+    "unhealthy": CheckType(RUNTIME, {"break_file": (_absolute_path, True), "within": (_number, False)}),
+    "run-args": CheckType(
+        RUNTIME,
+        {
+            "args": (_list_of(_text, "arguments"), True),
+            "exit_code": (_int(0), False),
+            "stdout": (_regex, False),
+            "stderr": (_regex, False),
+            "env": (_str_map, False),
+            "timeout": (_number, False),
+        },
+    ),
+    "read-only": CheckType(
+        RUNTIME,
+        {
+            "tmpfs": (_list_of(_absolute_path, "absolute paths"), False),
+            "exit_code": (_int(0), False),
+            "stdout": (_regex, False),
+            "stderr": (_regex, False),
+            "timeout": (_number, False),
+        },
+    ),
+    "no-setuid": CheckType(IMAGE),
+    "build-secret": CheckType(IMAGE, {"secret": (_text, True), "proof_file": (_absolute_path, False)}),
     # A rebuild after a source change.
     "cache": CheckType(CACHE, {"change": (_relative_path, True), "step": (_regex, True)}),
     # The reference solution's image.
@@ -270,6 +308,8 @@ def _check_problems(index: int, check: object) -> list[str]:
             problems.append(f"{where}: '{key}' must be text")
     if "points" in check and _int(0)(check["points"]):
         problems.append(f"{where}: 'points' must be a whole number of at least 0")
+    if "needs" in check and _list_of(_text, "check ids")(check["needs"]):
+        problems.append(f"{where}: 'needs' must list the ids of earlier checks, such as [answers]")
     spec = CHECK_TYPES[kind]
     unknown = set(check) - COMMON_FIELDS - set(spec.fields)
     if unknown:
@@ -286,6 +326,32 @@ def _check_problems(index: int, check: object) -> list[str]:
     if spec.one_of and not any(name in check for name in spec.one_of):
         problems.append(f"{where}: give at least one of {', '.join(repr(n) for n in spec.one_of)}")
     return problems
+
+
+def _reference_problems(index: int, check: dict, earlier: dict[str, dict], spec: dict) -> list[str]:
+    """What a check names elsewhere in the spec: the earlier checks it needs, the build secret it grades."""
+    where = f"checks[{index}] ({check['type']})"
+    problems = []
+    for needed in check.get("needs") or []:
+        if needed not in earlier:
+            problems.append(f"{where}: 'needs' names '{needed}', which is not the id of an earlier check")
+        elif PHASES.index(phase_of(earlier[needed])) > PHASES.index(phase_of(check)):
+            # The grader runs the phases in order, so a check cannot wait for one of a later phase.
+            problems.append(
+                f"{where}: 'needs' names '{needed}', which runs in a later phase ({phase_of(earlier[needed])})"
+            )
+    declared = spec.get("build_secrets")
+    if check["type"] == "build-secret" and check["secret"] not in (declared if isinstance(declared, list) else []):
+        problems.append(f"{where}: 'secret' names '{check['secret']}', which 'build_secrets' does not declare")
+    return problems
+
+
+def build_secret_ids(spec: object) -> list[str]:
+    """The build secrets an exercise declares (`build_secrets`), which its Dockerfiles may mount."""
+    declared = spec.get("build_secrets") if isinstance(spec, dict) else None
+    if not isinstance(declared, list):
+        return []
+    return [entry for entry in declared if isinstance(entry, str) and SECRET_ID_PATTERN.match(entry)]
 
 
 def _limits_problems(limits: object) -> list[str]:
@@ -311,10 +377,12 @@ def spec_problems(spec: dict) -> list[str]:
         problems.extend(_limits_problems(spec["limits"]))
     if "context_files" in spec and _context_files(spec["context_files"]):
         problems.append(f"'context_files' {_context_files(spec['context_files'])}")
+    if "build_secrets" in spec and _secret_ids(spec["build_secrets"]):
+        problems.append(f"'build_secrets' {_secret_ids(spec['build_secrets'])}")
     checks = spec.get("checks")
     if not isinstance(checks, list) or not checks:
         return problems + ["'checks' must be a non-empty list of checks"]
-    seen: set[str] = set()
+    seen: dict[str, dict] = {}
     for index, check in enumerate(checks):
         found = _check_problems(index, check)
         problems.extend(found)
@@ -322,7 +390,8 @@ def spec_problems(spec: dict) -> list[str]:
             continue
         if check["id"] in seen:
             problems.append(f"checks[{index}] ({check['type']}): id '{check['id']}' is used twice")
-        seen.add(check["id"])
+        problems.extend(_reference_problems(index, check, seen, spec))
+        seen[check["id"]] = check
     valid = [c for c in checks if isinstance(c, dict) and c.get("type") in CHECK_TYPES]
     needs_image = [c for c in valid if phase_of(c) not in (STATIC, BUILD)]
     if needs_image and not any(c["type"] == "build" for c in valid):
