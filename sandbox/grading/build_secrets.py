@@ -60,29 +60,37 @@ def find_in_config(config: dict, wanted: list[bytes]) -> list[str]:
 
 def find_secret(chunks: Iterable[bytes], wanted: list[bytes]) -> list[str]:
     """Every place in a `docker save` archive where a value appears: layer files, configuration, history."""
-    places = []
-    layer = 0
+    places: list[str] = []
+    in_layers: list[tuple[str, str]] = []  # (the layer's file in the archive, the path found in it)
+    order: list[str] = []
     with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as archive:
         for member in archive:
             if not member.isfile():
                 continue
             content = archive.extractfile(member)
             if member.name.endswith("/layer.tar"):
-                layer += 1
-                places += _find_in_layer(content, wanted, layer)
-            elif member.name.endswith(".json") and "/" not in member.name and member.name != "manifest.json":
+                in_layers += [(member.name, path) for path in _find_in_layer(content, wanted)]
+            elif member.name == "manifest.json":
+                # The layers in the archive are not in the image's order; the manifest says which is which.
+                manifest = json.loads(content.read(CONFIG_LIMIT))
+                order = list(manifest[0].get("Layers") or []) if manifest else []
+            elif member.name.endswith(".json") and "/" not in member.name:
                 # The image's own configuration (`<id>.json`); the legacy `<layer>/json` files repeat it.
                 places += find_in_config(json.loads(content.read(CONFIG_LIMIT)), wanted)
-    return places
+    files = []
+    for layer, path in in_layers:
+        where = f" (layer {order.index(layer) + 1} of {len(order)})" if layer in order else ""
+        files.append(f"the file {path}{where}")
+    return files + places
 
 
-def _find_in_layer(content, wanted: list[bytes], layer: int) -> list[str]:
-    places = []
+def _find_in_layer(content, wanted: list[bytes]) -> list[str]:
+    found = []
     with tarfile.open(fileobj=content, mode="r|") as files:
         for entry in files:
             if entry.isfile() and stream_contains(files.extractfile(entry), wanted):
-                places.append(f"the file /{entry.name.removeprefix('./').lstrip('/')} (in layer {layer})")
-    return places
+                found.append("/" + entry.name.removeprefix("./").lstrip("/"))
+    return found
 
 
 def check_build_secret(check: dict, context: GradingContext) -> Outcome:

@@ -100,12 +100,17 @@ class Sandbox:
         return self.env.run_to_end(image, None, timeout=timeout, hardened=hardening)
 
     def exec(self, container, command: list[str], timeout: float) -> tuple[int | None, str]:
-        """Run a command in a running container: (exit code, output), or (None, why) when it timed out."""
+        """Run a command in a running container: (exit code, output), or (None, why) when it timed out or the
+        container is no longer running."""
         try:
             return self.env.exec(container, command, timeout=timeout)
         except SandboxError as error:
             if error.reason == "timeout":
                 return None, error.message
+            # The container stopped between the check's last look at it and this command. Docker would only
+            # say "is not running"; the check's next look at the container says why it stopped, in words.
+            if not self.state(container).get("Running"):
+                return None, "the container is not running"
             raise
 
     def state(self, container) -> dict:

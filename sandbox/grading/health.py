@@ -125,10 +125,11 @@ def _watch_after_break(
 
 def describe_probe(entry: dict) -> str:
     code = entry.get("ExitCode")
-    output = (entry.get("Output") or "").strip()
-    if not output:
+    # The last line says most (a traceback ends with the error itself).
+    lines = [line for line in (entry.get("Output") or "").splitlines() if line.strip()]
+    if not lines:
         return f"the last health check exited with {code}"
-    return f"the last health check exited with {code}: {tail(output, 160)}"
+    return f"the last health check exited with {code}: {tail(lines[-1], 160)}"
 
 
 HEALTH_CHECKS = {"unhealthy": check_unhealthy}

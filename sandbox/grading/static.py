@@ -338,6 +338,9 @@ def _secret_problem(keyword: str, name: str, value: str, name_pattern: re.Patter
             return f"{keyword} {name} holds a value that looks like a real credential; it is stored in the image."
     if not name_pattern.search(name):
         return ""
+    if name.upper().endswith("_FILE") and value.startswith("/"):
+        # The NAME_FILE convention (lesson 14): the variable holds where a mounted secret is, not the secret.
+        return ""
     if keyword == "ARG":
         return (
             f"ARG {name} looks like a secret; build arguments are recorded in the image history, "
