@@ -31,6 +31,8 @@ BLIND_SUCCESSES = 3
 NANOSECONDS = 1_000_000_000
 DEFAULT_RETRIES = 3
 DEFAULT_TIMEOUT = 30
+# 128 + SIGSEGV: busybox 1.35's wget given -T, for one (see sandbox/grading/lint.py).
+SEGFAULT_EXIT_CODE = 139
 
 
 def check_unhealthy(check: dict, context: GradingContext) -> Outcome:
@@ -125,6 +127,8 @@ def _watch_after_break(
 
 def describe_probe(entry: dict) -> str:
     code = entry.get("ExitCode")
+    if code == SEGFAULT_EXIT_CODE:
+        code = f"{code} (the command crashed with a segmentation fault)"
     # The last line says most (a traceback ends with the error itself).
     lines = [line for line in (entry.get("Output") or "").splitlines() if line.strip()]
     if not lines:
