@@ -153,6 +153,17 @@ def test_the_spec_refuses_wrong_prerequisites_and_new_checks_with_missing_keys(c
     assert any(problem in found for found in problems), problems
 
 
+def test_an_exercise_with_build_secrets_cannot_have_a_cache_check():
+    checks = [
+        {"id": "b", "type": "build", "title": "B"},
+        {"id": "c", "type": "cache", "title": "C", "change": "a", "step": "x"},
+    ]
+    assert spec_problems({"build_secrets": ["t"], "checks": checks}) == [
+        "checks (cache): an exercise with 'build_secrets' builds without the cache, so it cannot have a cache check"
+    ]
+    assert spec_problems({"checks": checks}) == []
+
+
 @pytest.mark.parametrize("declared", [["bad id"], [], "index_token", ["a", "a"], [""]])
 def test_the_spec_refuses_build_secrets_that_are_not_a_list_of_ids(declared):
     spec = {"build_secrets": declared, "checks": [{"id": "b", "type": "build", "title": "B"}]}

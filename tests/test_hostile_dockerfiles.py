@@ -108,11 +108,11 @@ ROWS = {
     ),
     "a secret mount": Row(
         "FROM busybox\nRUN --mount=type=secret,id=token cat /run/secrets/token\n",
-        refused="line 2: secret mounts (--mount=type=secret) are not available in the sandbox",
+        refused="line 2: secret mounts (--mount=type=secret) are not available in this exercise",
     ),
     "a secret mount whose type comes from an ARG": Row(
         "FROM busybox\nARG KIND=secret\nRUN --mount=type=$KIND,id=token true\n",
-        refused="line 3: secret mounts (--mount=type=secret) are not available in the sandbox",
+        refused="line 3: secret mounts (--mount=type=secret) are not available in this exercise",
     ),
     "FROM an image outside the catalog": Row(
         "FROM alpine:3.19\n",

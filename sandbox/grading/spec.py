@@ -393,6 +393,11 @@ def spec_problems(spec: dict) -> list[str]:
         problems.extend(_reference_problems(index, check, seen, spec))
         seen[check["id"]] = check
     valid = [c for c in checks if isinstance(c, dict) and c.get("type") in CHECK_TYPES]
+    if build_secret_ids(spec) and any(c["type"] == "cache" for c in valid):
+        # Builds given secrets run without the cache (see sandbox/environment.py), so no step is ever CACHED.
+        problems.append(
+            "checks (cache): an exercise with 'build_secrets' builds without the cache, so it cannot have a cache check"
+        )
     needs_image = [c for c in valid if phase_of(c) not in (STATIC, BUILD)]
     if needs_image and not any(c["type"] == "build" for c in valid):
         first = needs_image[0]
