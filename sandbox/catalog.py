@@ -157,12 +157,13 @@ def tag_aliases(client: docker.DockerClient) -> list[str]:
     """Tag each alias on the daemon's copy of its image (a tag costs nothing); returns the aliases tagged now."""
     tagged = []
     for alias in aliases_in_catalog():
-        target_id = image_id_or_none(client, ALIASES[alias])
-        if target_id is None or image_id_or_none(client, alias) == target_id:
+        try:
+            target = client.images.get(ALIASES[alias])
+        except docker.errors.ImageNotFound:
             continue
-        repository, tag = alias.rsplit(":", 1)
-        client.images.get(target_id).tag(repository, tag)
-        tagged.append(alias)
+        if image_id_or_none(client, alias) != target.id:
+            target.tag(alias)
+            tagged.append(alias)
     return tagged
 
 

@@ -500,15 +500,15 @@ def test_tagging_aliases_moves_each_tag_to_its_images_id(settings):
         def __init__(self, ident):
             self.id = ident
 
-        def tag(self, repository, tag):
-            tags[f"{repository}:{tag}"] = self.id
+        def tag(self, name):
+            tags[name] = self.id
 
     tags = {"busybox:latest": "sha256:b", "python:3.11-slim": "sha256:p", "busybox:1.35": "sha256:old"}
 
     def get(name):
-        if name not in tags and name not in tags.values():
+        if name not in tags:
             raise catalog.docker.errors.ImageNotFound(name)
-        return Image(tags.get(name, name))
+        return Image(tags[name])
 
     client = SimpleNamespace(images=SimpleNamespace(get=get))
     tagged = catalog.tag_aliases(client)
