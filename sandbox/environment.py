@@ -9,16 +9,20 @@ Modelled on Read the Docs' DockerBuildEnvironment:
             run = env.run_to_end(result.image_id, ["python", "-V"], timeout=30)
 
 Builds go through the BuildKit-capable docker CLI as a subprocess (sandbox/buildkit.py; the Python SDK cannot
-drive BuildKit); everything else uses the docker SDK. Leaving the block removes every container and image
-labelled with the submission id, whatever happened inside it. Docker failures become `SandboxError`s whose
+drive BuildKit); everything else uses the docker SDK. Leaving the block removes every container, image, network
+and volume labelled with the submission id, whatever happened inside it. Every name the environment gives
+(image tags, containers, networks, volumes) carries a random part, so no learner can guess another's, and the
+daemon's BuildKit cache mounts are emptied before a submission's first build (docs/security.md). Docker failures become `SandboxError`s whose
 message a learner can read; a failed build is not an exception but a `BuildResult` with a reason and a message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -33,6 +37,8 @@ import docker.errors
 import requests.exceptions
 from django.conf import settings
 from docker.models.containers import Container
+from docker.models.networks import Network
+from docker.models.volumes import Volume
 from docker.types import LogConfig
 
 from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
@@ -89,6 +95,9 @@ class BuildEnvironment:
         self.client: docker.DockerClient | None = None
         self.workdir: Path | None = None
         self.builds = 0
+        # The random part of every name this environment gives, so that no name can be guessed.
+        self.secret = secrets.token_hex(8)
+        self.names_given = 0
 
     def __enter__(self) -> BuildEnvironment:
         self.client = make_client(self.docker_host)
@@ -109,6 +118,11 @@ class BuildEnvironment:
     def label(self) -> dict[str, str]:
         return {LABEL: self.submission_id}
 
+    def new_name(self, kind: str) -> str:
+        """A name for a container, network or volume of this submission that no other learner can guess."""
+        self.names_given += 1
+        return f"dockyard-{slug(self.submission_id)}-{self.secret}-{kind}{self.names_given}"
+
     # --- Building ---------------------------------------------------------------------------------------
 
     def build(self, files: dict[str, bytes], tag_suffix: str = "") -> BuildResult:
@@ -117,6 +131,8 @@ class BuildEnvironment:
         refused = self._refuse_before_build(files)
         if refused is not None:
             return refused
+        if self.builds == 0:
+            self._empty_cache_mounts()
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
         build_dir.mkdir()
@@ -143,7 +159,42 @@ class BuildEnvironment:
         # A daemon that dies mid-build leaves the 20.10 CLI saying only that it got no image ID.
         if result.reason == "build_failed" and not self._answers():
             result.reason, result.message = "daemon_unavailable", UNAVAILABLE_MESSAGE
+        if result.ok:
+            self._refuse_a_huge_config(result)
         return result
+
+    def _empty_cache_mounts(self) -> None:
+        """Remove the daemon's BuildKit cache mounts, so this submission's builds start with none.
+
+        A cache mount (`RUN --mount=type=cache`) outlives its build on purpose; without this, one learner's
+        build could leave a file there for the next learner's build to read. One build runs on a daemon at a
+        time (the lease, sandbox/leases.py), so no other submission is using one; the daemon skips any that is
+        in use anyway. Only an environment's first build does this, so the grader's rebuilds of the same
+        submission (the cache check) find the cache mounts as the first build left them.
+        """
+        with translate_docker_errors("empty the build cache mounts"):
+            self._client().api.prune_builds(filters={"type": "exec.cachemount"}, all=True)
+
+    def _refuse_a_huge_config(self, result: BuildResult) -> None:
+        """Fail a build whose image configuration (ENV, LABEL, CMD, ...) is over IMAGE_CONFIG_MAX_BYTES.
+
+        The configuration travels into the grading result, the database and the learner's browser; a
+        multi-megabyte one must stop here, with the reason in words.
+        """
+        with translate_docker_errors("inspect the image"):
+            config = self._client().api.inspect_image(result.image_id).get("Config") or {}
+        size = len(json.dumps(config))
+        limit = settings.IMAGE_CONFIG_MAX_BYTES
+        if size <= limit:
+            return
+        with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+            self._client().images.remove(result.image_id, force=True)
+        result.ok, result.reason, result.image_id = False, "config_too_large", None
+        result.message = (
+            f"The image was built, but its configuration (ENV, LABEL, CMD and the like) is {size // 1024} KiB; "
+            f"the sandbox accepts at most {limit // 1024} KiB. Make the ENV and LABEL values shorter, or put "
+            "large data in a file that you COPY into the image."
+        )
 
     def _answers(self) -> bool:
         try:
@@ -197,7 +248,7 @@ class BuildEnvironment:
             "--label",
             f"{LABEL}={self.submission_id}",
             "--tag",
-            image_tag(self.submission_id, tag_suffix),
+            image_tag(self.submission_id, tag_suffix, self.secret),
             "--iidfile",
             str(iidfile),
             str(context),
@@ -316,6 +367,7 @@ class BuildEnvironment:
         overrides parts of the image's HEALTHCHECK (the daemon keeps the rest).
         """
         options = self._container_options(environment)
+        options["name"] = self.new_name("c")
         if entrypoint is not None:
             options["entrypoint"] = entrypoint
         if healthcheck is not None:
@@ -363,6 +415,20 @@ class BuildEnvironment:
         # Leftovers are removed by label when the environment closes; this only frees resources sooner.
         with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
             container.remove(force=True, v=True)
+
+    def create_network(self) -> Network:
+        """A user-defined network in the sandbox daemon, on which this submission's containers reach each other
+        by name. Internal (no way out even if the daemon had one), labelled, and removed when the environment
+        is left."""
+        with translate_docker_errors("create a network"):
+            return self._client().networks.create(
+                self.new_name("net"), driver="bridge", internal=True, labels=self.label
+            )
+
+    def create_volume(self) -> Volume:
+        """A named volume for this submission, labelled and removed when the environment is left."""
+        with translate_docker_errors("create a volume"):
+            return self._client().volumes.create(self.new_name("vol"), labels=self.label)
 
     def exec(self, container: Container, cmd: list[str] | str, timeout: float | None = None) -> tuple[int, str]:
         """Run `cmd` inside a running container and return (exit code, output).
@@ -506,6 +572,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def image_tag(submission_id: int | str, suffix: str = "") -> str:
-    """The image name a submission's build gets: `dockyard/sub-<id><suffix>`, made a valid reference."""
-    return f"dockyard/sub-{slug(f'{submission_id}{suffix}')}"
+def image_tag(submission_id: int | str, suffix: str = "", secret: str = "") -> str:
+    """The image name a submission's build gets: `dockyard/sub-<id>-<secret><suffix>`, made a valid reference.
+
+    The secret is the BuildEnvironment's random part, so no learner can name another's image.
+    """
+    return f"dockyard/sub-{slug(f'{submission_id}-{secret}{suffix}')}"

@@ -211,6 +211,12 @@ SUBMISSIONS_QUEUED_PER_USER = env_int("SUBMISSIONS_QUEUED_PER_USER", 3, minimum=
 SUBMISSIONS_GLOBAL_QUEUE_CAP = env_int("SUBMISSIONS_GLOBAL_QUEUE_CAP", 100, minimum=1)
 SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 2, minimum=1)
 
+# Defence in depth (docs/security.md): the daemons' own memory, and the size of what a build can send back.
+SANDBOX_DAEMON_MEMORY_MB = env_int("SANDBOX_DAEMON_MEMORY_MB", 1024, minimum=256)
+IMAGE_CONFIG_MAX_BYTES = env_int("IMAGE_CONFIG_MAX_BYTES", 64 * 1024, minimum=4096)
+RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
+EVENT_MAX_BYTES = env_int("EVENT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
+
 LESSONS_CONTENT_DIR = Path(env_str("LESSONS_CONTENT_DIR", str(BASE_DIR / "lessons" / "content")))
 
 LOGGING = {
