@@ -42,7 +42,7 @@ from docker.models.volumes import Volume
 from docker.types import LogConfig
 
 from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
-from .catalog import catalog_names
+from .catalog import PROBE_IMAGE, catalog_names
 from .cgroups import daemon_limits
 from .cleanup import LABEL, kill_container_process_tree, remove_labelled, stop_leftover_build
 from .clients import UNAVAILABLE_MESSAGE, SandboxError, as_sandbox_error, make_client, translate_docker_errors
@@ -415,6 +415,42 @@ class BuildEnvironment:
         # Leftovers are removed by label when the environment closes; this only frees resources sooner.
         with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
             container.remove(force=True, v=True)
+
+    def start_probe(self, container: Container) -> Container:
+        """Start the grader's probe (PROBE_IMAGE) in `container`'s network namespace, and nothing else of it.
+
+        Through the shared loopback the probe reaches the learner's app, and its /proc/net/tcp is that
+        namespace's, all with the grader's own tools: a fake python3, wget or cat in the learner's image takes
+        no part in a verdict. The probe does not share the PID namespace, so a learner's process cannot see or
+        trace the probe's processes. It has the usual limits and labels and is removed with the environment.
+        """
+        options = self._container_options(None)
+        options["network_mode"] = f"container:{container.id}"
+        options["name"] = self.new_name("probe")
+        try:
+            probe = self._client().containers.create(PROBE_IMAGE, ["sleep", "infinity"], **options)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                "probe_missing",
+                f"The grader's probe image {PROBE_IMAGE} is not loaded in this sandbox. This is a problem on our "
+                "side, not in your Dockerfile; please tell your instructor.",
+            ) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise as_sandbox_error(error, "start the grader's probe") from None
+        with translate_docker_errors("start the grader's probe"):
+            probe.start()
+        return probe
+
+    def main_command(self, container: Container) -> str | None:
+        """The command line of the container's PID 1, as the daemon lists it (`docker top`): the daemon's own
+        `ps`, not a tool in the learner's image. None when the container no longer runs."""
+        with translate_docker_errors("list a container's processes"):
+            container.reload()
+            pid = (container.attrs.get("State") or {}).get("Pid")
+            if not pid:
+                return None
+            processes = container.top(ps_args="-o pid,args").get("Processes") or []
+        return next((row[1] for row in processes if len(row) > 1 and str(row[0]) == str(pid)), None)
 
     def create_network(self) -> Network:
         """A user-defined network in the sandbox daemon, on which this submission's containers reach each other
