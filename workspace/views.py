@@ -18,11 +18,11 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from lessons.models import Exercise, ExerciseProgress
 from sandbox.files import SubmissionRejected
-from sandbox.grading import lint_dockerfile
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
 from .api import error, json_body, login_required_json
+from .lint import LintBusy, LintTimedOut, lint_in_time_box, seconds_until_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,10 @@ HISTORY_LIMIT = 30
 # JSON escaping can grow a text a few times (\u-escapes); anything far beyond the file limit is refused
 # before it is read or parsed.
 LINT_BODY_LIMIT_FACTOR = 6
-LINT_UNAVAILABLE = (
-    "Live lint is not available on this server right now. Your Dockerfile is still checked when you submit it."
-)
+STILL_CHECKED = "Your Dockerfile is still checked when you submit it."
+LINT_UNAVAILABLE = f"Live lint is not available on this server right now. {STILL_CHECKED}"
+LINT_BUSY = f"Live lint is busy right now; it tries again when you next pause typing. {STILL_CHECKED}"
+LINT_TOO_SLOW = f"Checking this Dockerfile took too long, so live lint stopped. {STILL_CHECKED}"
 
 
 # --- The page ---------------------------------------------------------------------------------------------
@@ -102,7 +103,8 @@ def next_exercise(exercise: Exercise) -> Exercise | None:
 
 
 @require_POST
-def lint(request: HttpRequest) -> JsonResponse:
+async def lint(request: HttpRequest) -> JsonResponse:
+    """Asynchronous, so that a slow lint never holds the thread every other page shares (workspace/lint.py)."""
     limit = settings.SUBMISSION_MAX_FILE_BYTES
     if _content_length(request) > limit * LINT_BODY_LIMIT_FACTOR + 1024:
         return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
@@ -114,19 +116,23 @@ def lint(request: HttpRequest) -> JsonResponse:
         return error(400, "Send the Dockerfile's text as 'dockerfile'.")
     if len(dockerfile.encode("utf-8", "surrogatepass")) > limit:
         return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
-    problems = lint_text(dockerfile)
-    if problems is None:
-        return error(503, LINT_UNAVAILABLE)
-    return JsonResponse({"problems": problems})
-
-
-def lint_text(dockerfile: str) -> list[dict] | None:
-    """The linter's problems for a Dockerfile, or None when no linter can answer right now."""
+    wait = await seconds_until_allowed(request)
+    if wait:
+        return error(
+            429,
+            f"Live lint runs at most {settings.LINT_REQUESTS_PER_MINUTE} times a minute; it resumes in {wait} s. "
+            + STILL_CHECKED,
+        )
     try:
-        return list(lint_dockerfile(dockerfile))
+        problems = await lint_in_time_box(dockerfile)
+    except LintBusy:
+        return error(503, LINT_BUSY)
+    except LintTimedOut:
+        return error(503, LINT_TOO_SLOW)
     except Exception:  # noqa: BLE001 - a broken linter must not break typing; submit still grades
         logger.exception("Live lint failed")
-        return None
+        return error(503, LINT_UNAVAILABLE)
+    return JsonResponse({"problems": problems})
 
 
 def _content_length(request: HttpRequest) -> int:

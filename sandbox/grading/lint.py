@@ -9,16 +9,17 @@ from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
 from sandbox.files import SubmissionRejected
 from sandbox.policy import check_dockerfile
 
-from .hadolint import HadolintError, run_hadolint
+from .hadolint import TIMEOUT_SECONDS, HadolintError, run_hadolint
 
 LINE_PREFIX = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 
 
-def lint_dockerfile(text: str) -> list[dict]:
+def lint_dockerfile(text: str, hadolint_timeout: float = TIMEOUT_SECONDS) -> list[dict]:
     """Problems in Dockerfile text as [{line, rule, level, message}], sorted by line.
 
     rule is "syntax" for what the parser cannot read, "sandbox" for what the sandbox refuses to build, and
-    a hadolint id (DL3007, SC2086, ...) otherwise.
+    a hadolint id (DL3007, SC2086, ...) otherwise. hadolint is stopped after `hadolint_timeout` seconds, and
+    says so in an "info" finding.
     """
     findings = []
     try:
@@ -28,7 +29,7 @@ def lint_dockerfile(text: str) -> list[dict]:
     if not findings:
         findings += _policy_findings(text)
     try:
-        hadolint = run_hadolint(text)
+        hadolint = run_hadolint(text, timeout=hadolint_timeout)
     except HadolintError as error:
         hadolint = [{"line": 1, "rule": "hadolint", "level": "info", "message": f"hadolint did not run: {error}"}]
     if findings:
