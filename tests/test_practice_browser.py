@@ -175,9 +175,7 @@ def test_the_mock_interview_clock_sends_the_learner_to_the_report_when_time_is_u
     shot(page, "mock-time-up")
 
 
-def test_a_signed_in_learners_dockerfile_goes_to_the_sandbox_and_its_score_lands_in_the_report(
-    page, monkeypatch
-):
+def test_a_signed_in_learners_dockerfile_goes_to_the_sandbox_and_its_score_lands_in_the_report(page, monkeypatch):
     # The live server runs in this process: the build queue is replaced by a list, and the test plays the
     # worker by finishing the submission itself.
     enqueued: list[int] = []
