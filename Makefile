@@ -1,4 +1,6 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
+# They are development commands: DEBUG is on unless set otherwise (scripts/test.sh turns it off for the tests).
+export DEBUG ?= true
 .PHONY: run test setup services unit lint format migrate lessons validate bench sandbox-status sandbox-stop lock
 
 run:            ## set up and run the whole app at http://127.0.0.1:8000

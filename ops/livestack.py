@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -66,8 +67,11 @@ class LiveStack:
             "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
             "REDIS_URL": TEST_REDIS_URL,
             "DEBUG": "false",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or f"live-stack-{secrets.token_urlsafe(40)}",
             "SECURE_HTTPS": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Every test learner signs up from 127.0.0.1.
+            "SIGNUPS_PER_ADDRESS_PER_HOUR": "1000",
             **(extra_env or {}),
         }
         self.manage("migrate", "--noinput", "-v0")

@@ -1,7 +1,9 @@
 """A mock interview's Dockerfile challenge.
 
 A visitor who is not signed in gets the sandbox's static checks (no build); a signed-in learner's
-Dockerfile is submitted to the sandbox and built and run like any exercise.
+Dockerfile is submitted to the sandbox and built and run like any exercise. The interview's answer is exactly
+the submission its own hand-in created, bound to it in the same transaction: a submission made any other way
+(say, several tries through the workspace API, to pick the best) can never be handed in.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sandbox.grading.static import DockerfileSource, run_static_check
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
-from .learner_input import BadAnswer, PracticeError, as_int, form_values
+from .learner_input import BadAnswer, PracticeError, form_values
 from .mock import TimeUp, finish_if_done, mock_is_over
 from .models import MockInterview
 
@@ -124,68 +126,73 @@ def submit_challenge_static(mock: MockInterview, data: Mapping) -> MockInterview
     text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
     if mock_is_over(mock):
         raise TimeUp.for_mock(mock, "a Dockerfile")
+    # The checks run before the interview is locked: hadolint may take seconds.
     outcome = static_check_dockerfile(text, mock.exercise)
-    return _save_challenge(mock, {"score": outcome.score, "messages": outcome.messages, "note": outcome.note})
-
-
-def _save_challenge(mock: MockInterview, result: dict, submission_id: int | None = None) -> MockInterview:
     with transaction.atomic():
-        mock = MockInterview.objects.select_for_update().get(pk=mock.pk)
-        now = timezone.now()
-        if mock_is_over(mock, now):
-            raise TimeUp.for_mock(mock, "a Dockerfile")
-        if mock.exercise_id is None:
-            raise PracticeError("This interview has no Dockerfile challenge.")
-        if mock.submission_id is not None or mock.challenge_result:
-            raise PracticeError("The Dockerfile for this interview has already been handed in.")
-        mock.challenge_result = {**result, "at": now.isoformat()}
-        mock.submission_id = submission_id
-        finish_if_done(mock, now)
-        mock.save(update_fields=["challenge_result", "submission_id", "finished_at"])
+        mock = _lock_for_hand_in(mock)
+        _record_hand_in(mock, {"score": outcome.score, "messages": outcome.messages, "note": outcome.note})
     return mock
 
 
-def attach_submission(mock: MockInterview, user, data: Mapping) -> MockInterview:
-    """A signed-in learner's Dockerfile went through the sandbox API; link that submission to the interview."""
-    values = form_values(data, "submission_id")
-    try:
-        submission_id = as_int(values[0], "The submission id") if len(values) == 1 else None
-    except BadAnswer:
-        submission_id = None
-    if submission_id is None or submission_id <= 0:
-        raise PracticeError("The submission id must be a whole number.")
-    submission = Submission.objects.filter(pk=submission_id, user=user).first()
-    # Someone else's build, another exercise's, or one made before the interview began is not this answer.
-    if submission is None or submission.exercise_id != mock.exercise_id or submission.created_at < mock.started_at:
-        raise PracticeError("That submission is not your Dockerfile for this interview's challenge.")
-    if submission.created_at > mock.deadline:
+def _lock_for_hand_in(mock: MockInterview) -> MockInterview:
+    """The interview, locked until the transaction ends, if its Dockerfile may still be handed in."""
+    mock = MockInterview.objects.select_for_update().get(pk=mock.pk)
+    if mock_is_over(mock):
         raise TimeUp.for_mock(mock, "a Dockerfile")
-    return _save_challenge(mock, {"via": "api"}, submission_id=submission.pk)
+    if mock.exercise_id is None:
+        raise PracticeError("This interview has no Dockerfile challenge.")
+    if mock.submission_id is not None or mock.challenge_result:
+        raise PracticeError("The Dockerfile for this interview has already been handed in.")
+    return mock
+
+
+def _record_hand_in(mock: MockInterview, result: dict, submission_id: int | None = None) -> None:
+    now = timezone.now()
+    mock.challenge_result = {**result, "at": now.isoformat()}
+    mock.submission_id = submission_id
+    finish_if_done(mock, now)
+    mock.save(update_fields=["challenge_result", "submission_id", "finished_at"])
+
+
+def refuse_outside_submission(data: Mapping) -> None:
+    """A hand-in that names a submission instead of carrying the Dockerfile is refused: the interview counts
+    only the build its own hand-in makes."""
+    if form_values(data, "submission_id"):
+        raise PracticeError(
+            "Hand in the Dockerfile itself, from this page. A build made elsewhere cannot be this interview's answer."
+        )
 
 
 def submit_challenge_to_sandbox(mock: MockInterview, user, data: Mapping) -> MockInterview:
-    """Without JavaScript, a signed-in learner's Dockerfile is submitted to the sandbox from the server.
+    """A signed-in learner's Dockerfile goes to the sandbox from the server, and that submission, and only that
+    one, becomes the interview's answer.
 
     It goes through `sandbox.submissions.submit`, the function behind `POST /api/submissions/`, so the same
-    validation and rate limits apply.
+    validation and rate limits apply. The interview is locked while the submission is made and bound to it, so
+    two hand-ins at once cannot both count; the build is queued only when that transaction commits.
     """
+    refuse_outside_submission(data)
     text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
-    if mock_is_over(mock):
-        raise TimeUp.for_mock(mock, "a Dockerfile")
-    try:
-        submission = submit(user, mock.exercise, challenge_files(mock.exercise, text))
-    except SubmissionRejected as error:
-        raise BadAnswer(error.message) from None
-    except RateLimited as error:
-        raise BadAnswer(error.message) from None
-    return _save_challenge(mock, {"via": "form"}, submission_id=submission.pk)
+    with transaction.atomic():
+        mock = _lock_for_hand_in(mock)
+        try:
+            submission = submit(user, mock.exercise, challenge_files(mock.exercise, text))
+        except SubmissionRejected as error:
+            raise BadAnswer(error.message) from None
+        except RateLimited as error:
+            raise BadAnswer(error.message) from None
+        _record_hand_in(mock, {"via": "sandbox"}, submission_id=submission.pk)
+    return mock
 
 
 def challenge_outcome(mock: MockInterview) -> ChallengeOutcome:
     if mock.exercise_id is None:
         return ChallengeOutcome(None, "none")
     if mock.submission_id is not None:
-        submission = Submission.objects.filter(pk=mock.submission_id).first()
+        # Only the interview's own learner's build for its own exercise counts, whatever the row says.
+        submission = Submission.objects.filter(
+            pk=mock.submission_id, user_id=mock.user_id, exercise_id=mock.exercise_id
+        ).first()
         if submission is None:
             return ChallengeOutcome(None, "ungraded", note="The sandbox submission is gone.")
         if not submission.is_finished:

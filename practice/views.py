@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import quiz, report
-from .challenge import SIGN_UP_FOR_SANDBOX, attach_submission, submit_challenge_static, submit_challenge_to_sandbox
+from .challenge import SIGN_UP_FOR_SANDBOX, submit_challenge_static, submit_challenge_to_sandbox
 from .flashcards import next_flashcard, review_flashcard
 from .learner_input import BadAnswer, PracticeError
 from .mock import (
@@ -206,8 +206,6 @@ def mock_challenge(request: HttpRequest, mock_id) -> HttpResponse:
         try:
             if not request.user.is_authenticated:
                 mock = submit_challenge_static(mock, request.POST)
-            elif request.POST.get("submission_id"):
-                mock = attach_submission(mock, request.user, request.POST)
             else:
                 mock = submit_challenge_to_sandbox(mock, request.user, request.POST)
             return _to_step(mock)

@@ -5,7 +5,10 @@ Every local daemon runs with --cgroup-parent=/NAME (NAME is the folder that hold
 written on /NAME (cgroup v1: memory.limit_in_bytes, memory.memsw.limit_in_bytes, pids.max, cpu.cfs_*) therefore
 bind every build and container of that daemon. `docker build --memory` is ignored by BuildKit, so this
 per-daemon cgroup is the per-build limit, and one build runs on a daemon at a time (see sandbox/leases.py).
-The daemons themselves stay outside the cgroup, so an out-of-memory build kills the build, not the daemon.
+The daemons themselves stay outside that cgroup, so an out-of-memory build kills the build, not the daemon.
+They get a memory cgroup of their own instead, /NAME-daemon, capped at SANDBOX_DAEMON_MEMORY_MB: work that
+BuildKit does inside dockerd (reading the Dockerfile, expanding variables, writing the image config) is not a
+RUN step, so only this cap bounds it.
 """
 
 from __future__ import annotations
@@ -97,6 +100,26 @@ def write_cgroup_file(path: Path, value: str) -> None:
         path.write_text(value)
     except OSError as error:
         raise SandboxSetupError(f"Could not write {value} to {path}: {error.strerror}.") from None
+
+
+def daemon_memory_cgroup(name: str) -> str:
+    """The memory cgroup of a sandbox's own dockerd and containerd: a sibling of its build cgroup, not a child."""
+    return f"{name}-daemon"
+
+
+def place_in_daemon_cgroup(name: str, pids: list[int], cgroup_root: Path = CGROUP_ROOT) -> Path:
+    """Put a sandbox's dockerd and containerd in the memory cgroup /NAME-daemon, capped at SANDBOX_DAEMON_MEMORY_MB.
+
+    Processes they start later (containerd's shims) are born there too; containers and RUN steps are moved by
+    runc into the build cgroup /NAME as before. Returns the cgroup's directory.
+    """
+    directory = cgroup_root / "memory" / daemon_memory_cgroup(name)
+    directory.mkdir(exist_ok=True)
+    memory = str(settings.SANDBOX_DAEMON_MEMORY_MB * 1024 * 1024)
+    write_memory_limits(directory, {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory})
+    for pid in pids:
+        write_cgroup_file(directory / "cgroup.procs", str(pid))
+    return directory
 
 
 def read_cgroup_limits(name: str, cgroup_root: Path = CGROUP_ROOT) -> dict[str, str]:

@@ -1,8 +1,9 @@
-"""Removing what a submission left on a sandbox daemon: its build processes, containers, images and folders.
+"""Removing what a submission left on a sandbox daemon: its build processes, containers, images, networks,
+volumes and folders.
 
-Every build and container is labelled `dockyard.submission=<id>`. A BuildEnvironment removes its own on exit;
-the functions here also clean up after a worker that died mid-build: `remove_leftovers` removes labelled
-containers and images older than a threshold, `stop_leftover_build` kills RUN-step processes that outlived
+Every build, container, network and volume is labelled `dockyard.submission=<id>`. A BuildEnvironment removes
+its own on exit; the functions here also clean up after a worker that died mid-build: `remove_leftovers`
+removes labelled containers, images, networks and volumes older than a threshold, `stop_leftover_build` kills RUN-step processes that outlived
 their build, and `remove_stale_workdirs` deletes build folders nobody removed.
 """
 
@@ -92,19 +93,31 @@ def kill_pid(pid: int) -> int:
 
 
 def remove_labelled(client: docker.DockerClient, label_filter: str, older_than_seconds: float = 0) -> dict[str, int]:
-    """Remove the containers, then the images, matching a label filter and older than the threshold.
+    """Remove the containers, then the images, networks and volumes matching a label filter and older than the
+    threshold. Containers go first: a network or volume in use cannot be removed.
 
     Never touches the build cache. Failures are logged, not raised: cleanup must not hide the result.
     """
-    removed = {"containers": 0, "images": 0}
+    removed = {"containers": 0, "images": 0, "networks": 0, "volumes": 0}
     cutoff = time.time() - older_than_seconds
+    filters = {"label": label_filter}
+
+    def old_enough(created: str | int | None) -> bool:
+        return older_than_seconds <= 0 or docker_time(created) <= cutoff
+
     try:
-        for container in client.containers.list(all=True, filters={"label": label_filter}):
-            if older_than_seconds <= 0 or docker_time(container.attrs.get("Created")) <= cutoff:
+        for container in client.containers.list(all=True, filters=filters):
+            if old_enough(container.attrs.get("Created")):
                 removed["containers"] += _remove_one(lambda c=container: c.remove(force=True, v=True))
-        for image in client.images.list(all=True, filters={"label": label_filter}):
-            if older_than_seconds <= 0 or docker_time(image.attrs.get("Created")) <= cutoff:
+        for image in client.images.list(all=True, filters=filters):
+            if old_enough(image.attrs.get("Created")):
                 removed["images"] += _remove_one(lambda i=image: client.images.remove(i.id, force=True))
+        for network in client.networks.list(filters=filters):
+            if old_enough(network.attrs.get("Created")):
+                removed["networks"] += _remove_one(network.remove)
+        for volume in client.volumes.list(filters=filters):
+            if old_enough(volume.attrs.get("CreatedAt")):
+                removed["volumes"] += _remove_one(lambda v=volume: v.remove(force=True))
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
         logger.warning("Cleanup of %s was incomplete: %s", label_filter, error)
     return removed
@@ -122,11 +135,11 @@ def _remove_one(action: Callable[[], object]) -> int:
 
 
 def remove_leftovers(docker_host: str, older_than_seconds: float) -> dict[str, int]:
-    """Remove every submission's containers and images older than the threshold from one daemon.
+    """Remove every submission's containers, images, networks and volumes older than the threshold from one daemon.
 
     Call it with older_than_seconds=0 when a worker starts (for the daemons it owns) and periodically with
     a threshold longer than a build's hard time limit. A fully cached rebuild gets the image's original
-    creation time, so keep the threshold generous. Returns how many containers and images went.
+    creation time, so keep the threshold generous. Returns how many of each went.
     """
     client = make_client(docker_host)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -11,13 +13,20 @@ from .models import Submission, SubmissionEvent
 # Close codes in the 4000 range are the application's own; the browser shows a message for each.
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY_RESENDS = 4429
 REPLAY_BATCH = 500
+# A browser asks for a resend only when it sees a gap in the sequence numbers, which should not happen; a few
+# a minute is plenty. Beyond that the connection is closed with CLOSE_TOO_MANY_RESENDS, and a browser that
+# reconnects gets only what it has not seen (?after=SEQ), so no client can make the server send a whole log
+# again and again.
+RESENDS_PER_MINUTE = 3
 
 
 class SubmissionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.submission_id = int(self.scope["url_route"]["kwargs"]["submission_id"])
         self.last_sent = self._after_from_query()
+        self.resends: list[float] = []
         user = self.scope.get("user")
         allowed = await self._may_see(user)
         if allowed is None:
@@ -50,10 +59,22 @@ class SubmissionConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def receive_json(self, content, **kwargs) -> None:
-        # The stream is one-way; a client may only ask for a resend after a sequence number.
-        if isinstance(content, dict) and isinstance(content.get("after"), int):
-            self.last_sent = max(0, content["after"])
-            await self._replay()
+        # The stream is one-way; a client may only ask for a resend after a sequence number, a few times a minute.
+        if not (isinstance(content, dict) and isinstance(content.get("after"), int)):
+            return
+        if not self._may_resend():
+            await self.close(code=CLOSE_TOO_MANY_RESENDS)
+            return
+        self.last_sent = max(0, content["after"])
+        await self._replay()
+
+    def _may_resend(self) -> bool:
+        now = time.monotonic()
+        self.resends = [asked for asked in self.resends if now - asked < 60]
+        if len(self.resends) >= RESENDS_PER_MINUTE:
+            return False
+        self.resends.append(now)
+        return True
 
     def _after_from_query(self) -> int:
         query = self.scope.get("query_string", b"").decode("latin-1")

@@ -20,7 +20,7 @@ Starting containerd ourselves keeps each sandbox separate on every machine.
 Limits are written on the cgroup /dockyard-sbN in the memory, pids and cpu hierarchies (cgroup v1, see
 sandbox/cgroups.py), and dockerd runs with --cgroup-parent=/dockyard-sbN, so every build step and container of
 that daemon is bound by them. The daemons themselves stay outside that cgroup, so an out-of-memory build kills
-the build, not the daemon.
+the build, not the daemon; their own memory is capped in the cgroup /dockyard-sbN-daemon.
 
 When settings.SANDBOX_DOCKER_HOST is set there is exactly one daemon, run by someone else (for example a
 docker:dind service): start and stop then only check that it answers.
@@ -42,7 +42,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .cgroups import require_cgroup_controllers, write_cgroup_limits
+from .cgroups import place_in_daemon_cgroup, require_cgroup_controllers, write_cgroup_limits
 from .clients import SandboxError, SandboxSetupError, make_client
 
 # Binaries are looked up on the system directories only, so a newer docker or runc that happens to come
@@ -446,11 +446,22 @@ def start(d: Daemon) -> None:
         ensure_containerd(d, tools)
         if is_running(d):
             wait_until_answers(d, process=None, timeout=START_TIMEOUT_SECONDS)
+            limit_daemon_memory(d)
             return
         d.config_file.write_text(daemon_config_text(settings.SANDBOX_DISK_GB))
         process = launch(in_netns(d, dockerd_args(d, tools["dockerd"]), tools["nsenter"]), d.log_file)
         wait_until_answers(d, process=process, timeout=START_TIMEOUT_SECONDS)
         require_userns(d)
+        limit_daemon_memory(d)
+
+
+def limit_daemon_memory(d: Daemon) -> None:
+    """Put the sandbox's running containerd and dockerd in their memory-capped cgroup (sandbox/cgroups.py)."""
+    found = [
+        (read_pid(d.containerd_pidfile), str(d.containerd_config)),
+        (read_pid(d.pidfile), str(d.socket)),
+    ]
+    place_in_daemon_cgroup(d.name, [pid for pid, marker in found if pid is not None and pid_alive(pid, marker)])
 
 
 @contextlib.contextmanager

@@ -9,16 +9,20 @@ Modelled on Read the Docs' DockerBuildEnvironment:
             run = env.run_to_end(result.image_id, ["python", "-V"], timeout=30)
 
 Builds go through the BuildKit-capable docker CLI as a subprocess (sandbox/buildkit.py; the Python SDK cannot
-drive BuildKit); everything else uses the docker SDK. Leaving the block removes every container and image
-labelled with the submission id, whatever happened inside it. Docker failures become `SandboxError`s whose
+drive BuildKit); everything else uses the docker SDK. Leaving the block removes every container, image, network
+and volume labelled with the submission id, whatever happened inside it. Every name the environment gives
+(image tags, containers, networks, volumes) carries a random part, so no learner can guess another's, and the
+daemon's BuildKit cache mounts are emptied before a submission's first build (docs/security.md). Docker failures become `SandboxError`s whose
 message a learner can read; a failed build is not an exception but a `BuildResult` with a reason and a message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -33,10 +37,12 @@ import docker.errors
 import requests.exceptions
 from django.conf import settings
 from docker.models.containers import Container
+from docker.models.networks import Network
+from docker.models.volumes import Volume
 from docker.types import LogConfig
 
 from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
-from .catalog import catalog_names
+from .catalog import PROBE_IMAGE, catalog_names
 from .cgroups import daemon_limits
 from .cleanup import LABEL, kill_container_process_tree, remove_labelled, stop_leftover_build
 from .clients import UNAVAILABLE_MESSAGE, SandboxError, as_sandbox_error, make_client, translate_docker_errors
@@ -106,6 +112,9 @@ class BuildEnvironment:
         self.client: docker.DockerClient | None = None
         self.workdir: Path | None = None
         self.builds = 0
+        # The random part of every name this environment gives, so that no name can be guessed.
+        self.secret = secrets.token_hex(8)
+        self.names_given = 0
 
     def __enter__(self) -> BuildEnvironment:
         self.client = make_client(self.docker_host)
@@ -126,6 +135,11 @@ class BuildEnvironment:
     def label(self) -> dict[str, str]:
         return {LABEL: self.submission_id}
 
+    def new_name(self, kind: str) -> str:
+        """A name for a container, network or volume of this submission that no other learner can guess."""
+        self.names_given += 1
+        return f"dockyard-{slug(self.submission_id)}-{self.secret}-{kind}{self.names_given}"
+
     # --- Building ---------------------------------------------------------------------------------------
 
     def build(
@@ -140,6 +154,8 @@ class BuildEnvironment:
         refused = self._refuse_before_build(files, secrets)
         if refused is not None:
             return refused
+        if self.builds == 0:
+            self._empty_cache_mounts()
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
         build_dir.mkdir()
@@ -166,7 +182,42 @@ class BuildEnvironment:
         # A daemon that dies mid-build leaves the 20.10 CLI saying only that it got no image ID.
         if result.reason == "build_failed" and not self._answers():
             result.reason, result.message = "daemon_unavailable", UNAVAILABLE_MESSAGE
+        if result.ok:
+            self._refuse_a_huge_config(result)
         return result
+
+    def _empty_cache_mounts(self) -> None:
+        """Remove the daemon's BuildKit cache mounts, so this submission's builds start with none.
+
+        A cache mount (`RUN --mount=type=cache`) outlives its build on purpose; without this, one learner's
+        build could leave a file there for the next learner's build to read. One build runs on a daemon at a
+        time (the lease, sandbox/leases.py), so no other submission is using one; the daemon skips any that is
+        in use anyway. Only an environment's first build does this, so the grader's rebuilds of the same
+        submission (the cache check) find the cache mounts as the first build left them.
+        """
+        with translate_docker_errors("empty the build cache mounts"):
+            self._client().api.prune_builds(filters={"type": "exec.cachemount"}, all=True)
+
+    def _refuse_a_huge_config(self, result: BuildResult) -> None:
+        """Fail a build whose image configuration (ENV, LABEL, CMD, ...) is over IMAGE_CONFIG_MAX_BYTES.
+
+        The configuration travels into the grading result, the database and the learner's browser; a
+        multi-megabyte one must stop here, with the reason in words.
+        """
+        with translate_docker_errors("inspect the image"):
+            config = self._client().api.inspect_image(result.image_id).get("Config") or {}
+        size = len(json.dumps(config))
+        limit = settings.IMAGE_CONFIG_MAX_BYTES
+        if size <= limit:
+            return
+        with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+            self._client().images.remove(result.image_id, force=True)
+        result.ok, result.reason, result.image_id = False, "config_too_large", None
+        result.message = (
+            f"The image was built, but its configuration (ENV, LABEL, CMD and the like) is {size // 1024} KiB; "
+            f"the sandbox accepts at most {limit // 1024} KiB. Make the ENV and LABEL values shorter, or put "
+            "large data in a file that you COPY into the image."
+        )
 
     def _answers(self) -> bool:
         try:
@@ -220,7 +271,7 @@ class BuildEnvironment:
             "--label",
             f"{LABEL}={self.submission_id}",
             "--tag",
-            image_tag(self.submission_id, tag_suffix),
+            image_tag(self.submission_id, tag_suffix, self.secret),
             "--iidfile",
             str(iidfile),
             *extra,
@@ -352,6 +403,7 @@ class BuildEnvironment:
         `--read-only`, `--tmpfs` and `--cap-drop` as a hardened deployment would run it.
         """
         options = self._container_options(environment)
+        options["name"] = self.new_name("c")
         if entrypoint is not None:
             options["entrypoint"] = entrypoint
         if healthcheck is not None:
@@ -401,6 +453,56 @@ class BuildEnvironment:
         # Leftovers are removed by label when the environment closes; this only frees resources sooner.
         with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
             container.remove(force=True, v=True)
+
+    def start_probe(self, container: Container) -> Container:
+        """Start the grader's probe (PROBE_IMAGE) in `container`'s network namespace, and nothing else of it.
+
+        Through the shared loopback the probe reaches the learner's app, and its /proc/net/tcp is that
+        namespace's, all with the grader's own tools: a fake python3, wget or cat in the learner's image takes
+        no part in a verdict. The probe does not share the PID namespace, so a learner's process cannot see or
+        trace the probe's processes. It has the usual limits and labels and is removed with the environment.
+        """
+        options = self._container_options(None)
+        options["network_mode"] = f"container:{container.id}"
+        options["name"] = self.new_name("probe")
+        try:
+            probe = self._client().containers.create(PROBE_IMAGE, ["sleep", "infinity"], **options)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                "probe_missing",
+                f"The grader's probe image {PROBE_IMAGE} is not loaded in this sandbox. This is a problem on our "
+                "side, not in your Dockerfile; please tell your instructor.",
+            ) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise as_sandbox_error(error, "start the grader's probe") from None
+        with translate_docker_errors("start the grader's probe"):
+            probe.start()
+        return probe
+
+    def main_command(self, container: Container) -> str | None:
+        """The command line of the container's PID 1, as the daemon lists it (`docker top`): the daemon's own
+        `ps`, not a tool in the learner's image. None when the container no longer runs."""
+        with translate_docker_errors("list a container's processes"):
+            container.reload()
+            pid = (container.attrs.get("State") or {}).get("Pid")
+            if not pid:
+                return None
+            processes = container.top(ps_args="-o pid,args").get("Processes") or []
+        return next((row[1] for row in processes if len(row) > 1 and str(row[0]) == str(pid)), None)
+
+    def create_network(self) -> Network:
+        """A user-defined network in the sandbox daemon, on which this submission's containers reach each other
+        by name. Internal (no way out even if the daemon had one), labelled, and removed when the environment
+        is left."""
+        with translate_docker_errors("create a network"):
+            return self._client().networks.create(
+                self.new_name("net"), driver="bridge", internal=True, labels=self.label
+            )
+
+    def create_volume(self) -> Volume:
+        """A named volume for this submission, labelled and removed when the environment is left."""
+        with translate_docker_errors("create a volume"):
+            return self._client().volumes.create(self.new_name("vol"), labels=self.label)
 
     def exec(self, container: Container, cmd: list[str] | str, timeout: float | None = None) -> tuple[int, str]:
         """Run `cmd` inside a running container and return (exit code, output).
@@ -563,6 +665,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def image_tag(submission_id: int | str, suffix: str = "") -> str:
-    """The image name a submission's build gets: `dockyard/sub-<id><suffix>`, made a valid reference."""
-    return f"dockyard/sub-{slug(f'{submission_id}{suffix}')}"
+def image_tag(submission_id: int | str, suffix: str = "", secret: str = "") -> str:
+    """The image name a submission's build gets: `dockyard/sub-<id>-<secret><suffix>`, made a valid reference.
+
+    The secret is the BuildEnvironment's random part, so no learner can name another's image.
+    """
+    return f"dockyard/sub-{slug(f'{submission_id}-{secret}{suffix}')}"

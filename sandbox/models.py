@@ -19,6 +19,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from .bounded import fit
 from .events import send_live
 from .signals import submission_graded
 
@@ -86,6 +87,8 @@ class Submission(models.Model):
             raise ValueError(f"unknown event type {event_type!r}")
         if {"seq", "type"} & data.keys():
             raise ValueError("'seq' and 'type' are set by publish itself")
+        # What a build sends back is partly the learner's to choose: no event may grow without bound.
+        data = fit(data, settings.EVENT_MAX_BYTES, f"This {event_type} event")
         with transaction.atomic():
             Submission.objects.filter(pk=self.pk).update(last_seq=F("last_seq") + 1)
             seq = Submission.objects.values_list("last_seq", flat=True).get(pk=self.pk)
@@ -103,6 +106,8 @@ class Submission(models.Model):
             "checks": self.result.get("checks", []),
             "image": self.result.get("image"),
             "build": self.result.get("build"),
+            # Present only when the stored result had to be shortened (sandbox/bounded.py), saying so.
+            **({"truncated": self.result["truncated"]} if "truncated" in self.result else {}),
         }
 
     # --- Lifecycle ------------------------------------------------------------------------------------------
@@ -145,6 +150,7 @@ class Submission(models.Model):
         `outcome` is what grading returns: passed, score, message, checks, image, build.
         """
         passed = bool(outcome["passed"])
+        outcome = fit(outcome, settings.RESULT_MAX_BYTES, "This result")
         fields = {
             "status": self.Status.PASSED if passed else self.Status.FAILED,
             "score": outcome.get("score"),

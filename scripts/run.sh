@@ -3,6 +3,8 @@
 # the sandbox daemons and the base-image catalog, on SQLite, at http://127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A local run is a development run: DEBUG on, and with it the development secret key (tutorial/settings.py).
+export DEBUG="${DEBUG:-true}"
 
 scripts/setup.sh
 scripts/services.sh
@@ -24,4 +26,4 @@ echo "==> Starting the build worker (log: .state/worker.log)"
 worker_pid=$!
 
 echo "==> Dockyard is at http://127.0.0.1:${PORT:-8000} (Ctrl+C stops the web server and the worker)"
-DEBUG="${DEBUG:-true}" .venv/bin/daphne -b 127.0.0.1 -p "${PORT:-8000}" tutorial.asgi:application
+.venv/bin/daphne -b 127.0.0.1 -p "${PORT:-8000}" tutorial.asgi:application

@@ -74,6 +74,16 @@ def pytest_configure(config):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.CELERY_BROKER_URL = "memory://"
     settings.REDIS_URL = UNIT_REDIS_URL
+    # The cache (rate limits, the log-in throttle) is this process's memory, emptied before every test.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """No test sees another's rate-limit or throttle counters."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -699,7 +699,7 @@ def test_removing_leftovers_spares_young_ones_and_removes_by_label(docker_host, 
         remove_leftovers(docker_host, older_than_seconds=3600)
         assert labelled(client, submission_id)[0] != []
         removed = remove_labelled(client, f"{LABEL}={submission_id}")
-        assert removed == {"containers": 1, "images": 0}
+        assert removed == {"containers": 1, "images": 0, "networks": 0, "volumes": 0}
         assert labelled(client, submission_id)[0] == []
     finally:
         try:

@@ -73,6 +73,8 @@ class FakeSandbox(Sandbox):
         self.existing = set(script.get("existing", []))
         self.stop_seconds = script.get("stop_seconds", 0.3)
         self.exit_after_stop = script.get("exit_after_stop", 0)
+        self.pid1 = script.get("pid1")
+        self.probes: list[FakeContainer] = []
         self.calls: list[tuple] = []
         self.lines: list[str] = []
 
@@ -96,8 +98,18 @@ class FakeSandbox(Sandbox):
         self.calls.append(("start", health_interval))
         return self.container
 
+    def start_probe(self, container):
+        self.calls.append(("probe", container))
+        self.probes.append(FakeContainer())
+        return self.probes[-1]
+
     def exec(self, container, command, timeout):
+        # Every command of a runtime check runs in the grader's probe, never in the learner's container.
+        assert container in self.probes, "a check ran a command inside the learner's container"
         return self.answer(command)
+
+    def main_command(self, container):
+        return self.pid1
 
     def state(self, container):
         return container.state()
@@ -314,20 +326,23 @@ def test_service_fails_when_the_container_stops():
     )
 
 
-def test_service_falls_back_to_wget_when_the_image_has_no_python():
-    def answer(command):
-        if command[0] == "python3":
-            return 126, 'OCI runtime exec failed: exec: "python3": executable file not found in $PATH'
-        return 0, "  HTTP/1.0 200 OK\n<h1>Dockyard notes</h1>"
-
-    outcome = run_check({"type": "service", "port": 8000, "body": "Dockyard"}, FakeSandbox(answer=answer))
-    assert outcome.passed
+def test_service_probes_from_the_graders_own_container_and_removes_it():
+    sandbox = FakeSandbox(answer=python_answers(200, "ok"))
+    assert run_check({"type": "service", "port": 8000}, sandbox).passed
+    assert sandbox.calls == [("start", None), ("probe", sandbox.container)]
+    assert [probe.removed for probe in sandbox.probes] == [True]
 
 
-def test_service_cannot_run_without_python_or_wget():
-    missing = (126, "exec failed: executable file not found in $PATH")
-    with pytest.raises(Exception, match="neither python3 nor wget"):
-        run_check({"type": "service", "port": 8000}, FakeSandbox(answer=lambda command: missing))
+def test_service_reports_a_container_that_stopped_before_the_probe_could_join_it():
+    class StoppingSandbox(FakeSandbox):
+        def start_probe(self, container):
+            raise SandboxError("docker_error", "cannot join network of a non running container")
+
+    container = FakeContainer(states=[{"Running": True}, {"Running": False, "ExitCode": 3}], logs="crashed")
+    outcome = run_check({"type": "service", "port": 8000}, StoppingSandbox(container=container))
+    assert outcome.message == (
+        "GET / on port 8000 got no answer: the container stopped by itself (exit code 3); its output: crashed"
+    )
 
 
 # --- listen -------------------------------------------------------------------------------------------------------
@@ -410,12 +425,8 @@ def test_health_fails_with_the_last_probe_output():
 # --- stop ---------------------------------------------------------------------------------------------------------
 
 
-def pid1(command: str):
-    return lambda cmd: (0, command.replace(" ", "\x00") + "\x00") if cmd[0] == "cat" else (1, "")
-
-
 def test_stop_passes_when_the_container_exits_cleanly_in_time():
-    sandbox = FakeSandbox(answer=pid1("python worker.py"), stop_seconds=0.4, exit_after_stop=0)
+    sandbox = FakeSandbox(pid1="python worker.py", stop_seconds=0.4, exit_after_stop=0)
     outcome = run_check({"type": "stop", "within": 5}, sandbox)
     assert outcome.passed
     assert outcome.message == "`docker stop` ended the container in 0.4 s (exit code 0); PID 1 was `python worker.py`."
@@ -423,7 +434,7 @@ def test_stop_passes_when_the_container_exits_cleanly_in_time():
 
 
 def test_stop_fails_when_docker_has_to_kill_and_names_pid_1():
-    sandbox = FakeSandbox(answer=pid1("/bin/sh -c python worker.py"), stop_seconds=5.2, exit_after_stop=137)
+    sandbox = FakeSandbox(pid1="/bin/sh -c python worker.py", stop_seconds=5.2, exit_after_stop=137)
     outcome = run_check({"type": "stop", "within": 5}, sandbox)
     assert outcome.message == (
         "`docker stop` sent SIGTERM, waited 5 s, then killed the container (exit code 137): the signal never "

@@ -196,7 +196,7 @@ SERVICE_CHECKS = [
 ]
 
 
-def test_service_and_listen_checks_probe_a_real_app_from_inside_its_container(env):
+def test_service_and_listen_checks_probe_a_real_app_through_its_network_namespace(env):
     result = grade_submission(exercise(SERVICE_CHECKS), TWO_SERVERS, env)
     found = statuses(result)
     assert found == {check["id"]: ("failed" if check["id"].endswith("fail") else "passed") for check in SERVICE_CHECKS}
@@ -207,7 +207,7 @@ def test_service_and_listen_checks_probe_a_real_app_from_inside_its_container(en
     assert text["listen-fail"].startswith("the app listens on 127.0.0.1:8001 only")
 
 
-def test_the_service_probe_uses_wget_when_the_image_has_no_python(env):
+def test_the_service_probe_reaches_an_app_whose_image_has_no_python(env):
     site = files(
         """
         FROM busybox:latest

@@ -176,9 +176,7 @@ def test_the_mock_interview_clock_sends_the_learner_to_the_report_when_time_is_u
     shot(page, "mock-time-up")
 
 
-def test_a_signed_in_learners_dockerfile_goes_through_the_sandbox_api_and_its_score_lands_in_the_report(
-    page, monkeypatch
-):
+def test_a_signed_in_learners_dockerfile_goes_to_the_sandbox_and_its_score_lands_in_the_report(page, monkeypatch):
     # The live server runs in this process: the build queue is replaced by a list, and the test plays the
     # worker by finishing the submission itself.
     enqueued: list[int] = []
@@ -199,12 +197,14 @@ def test_a_signed_in_learners_dockerfile_goes_through_the_sandbox_api_and_its_sc
     page.get_by_role("textbox", name="Dockerfile").fill(
         'FROM python:3.11-slim\nCOPY app.py .\nCMD ["python", "app.py"]\n'
     )
-    with page.expect_request(lambda request: request.url.endswith("/api/submissions/") and request.method == "POST"):
+    # The form goes to the interview itself, which submits the Dockerfile and binds that build to it.
+    with page.expect_request(lambda request: request.url.endswith("/challenge/") and request.method == "POST"):
         page.get_by_test_id("hand-in").click()
     expect(page.get_by_test_id("challenge-score")).to_have_text("building…")
     submission = Submission.objects.get(user__username="ada")
     assert enqueued == [submission.pk]
     assert submission.files["app.py"] == "print('hi')\n"
+    assert MockInterview.objects.get().submission_id == submission.pk
     shot(page, "mock-report-building")
     # The worker finishes: the report page polls GET /api/submissions/<id>/ and reloads with the score.
     Submission.objects.filter(pk=submission.pk).update(status="passed", score=90)

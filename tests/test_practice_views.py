@@ -497,22 +497,6 @@ def test_an_anonymous_dockerfile_the_sandbox_would_refuse_scores_nothing(client,
     assert "the sandbox would not build this" in report
 
 
-def test_a_signed_in_learners_sandbox_submission_counts_in_the_report_when_finished(client, course):
-    user = make_user()
-    client.force_login(user)
-    mock = start_mock(client)
-    answer_all_mock_questions(client, mock, right=set())
-    submission = Submission.objects.create(user=user, exercise=mock.exercise, files={"Dockerfile": "FROM x\n"})
-    response = client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"submission_id": submission.pk})
-    assert response["Location"] == reverse("practice_mock_report", args=[mock.public_id])
-    report = client.get(response["Location"]).content.decode()
-    assert "building…" in report and f'data-submission-poll="/api/submissions/{submission.pk}/"' in report
-    Submission.objects.filter(pk=submission.pk).update(status="passed", score=80)
-    report = client.get(response["Location"]).content.decode()
-    assert 'data-testid="challenge-score">80%' in report
-    assert 'data-testid="overall-score">23%' in report  # (0 + 2 x 0.8) / 7
-
-
 @pytest.fixture
 def enqueued(monkeypatch):
     """Record submissions sent to the build queue instead of reaching Celery."""
@@ -553,28 +537,77 @@ def test_a_dockerfile_the_sandbox_refuses_is_shown_again_with_the_reason(client,
     assert not Submission.objects.exists()
 
 
-def test_another_learners_submission_cannot_be_handed_in(client, course):
+def test_a_signed_in_learners_sandbox_submission_counts_in_the_report_when_finished(client, course, enqueued):
+    client.force_login(make_user())
+    mock = start_mock(client)
+    answer_all_mock_questions(client, mock, right=set())
+    dockerfile = 'FROM python:3.11-slim\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+    response = client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"dockerfile": dockerfile})
+    assert response["Location"] == reverse("practice_mock_report", args=[mock.public_id])
+    submission = Submission.objects.get()
+    report = client.get(response["Location"]).content.decode()
+    assert "building…" in report and f'data-submission-poll="/api/submissions/{submission.pk}/"' in report
+    Submission.objects.filter(pk=submission.pk).update(status="passed", score=80)
+    report = client.get(response["Location"]).content.decode()
+    assert 'data-testid="challenge-score">80%' in report
+    assert 'data-testid="overall-score">23%' in report  # (0 + 2 x 0.8) / 7
+
+
+def test_only_the_build_the_interviews_own_hand_in_made_is_its_answer(client, course, enqueued):
+    """Several tries through the workspace API during the interview, to pick the best, count for nothing."""
     user = make_user()
     client.force_login(user)
     mock = start_mock(client)
     answer_all_mock_questions(client, mock, right=set())
-    theirs = Submission.objects.create(user=make_user("mallory"), exercise=mock.exercise, files={})
-    for value in (theirs.pk, "abc", 0):
-        response = client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"submission_id": value})
-        assert response.status_code == 400
+    tries = [
+        Submission.objects.create(user=user, exercise=mock.exercise, files={"Dockerfile": "FROM busybox\n"}, score=100,
+                                  status="passed")
+        for _ in range(3)
+    ]  # fmt: skip
+    url = reverse("practice_mock_challenge", args=[mock.public_id])
+    for named in (tries[0].pk, tries[2].pk):
+        refused = client.post(url, {"submission_id": named})
+        assert refused.status_code == 400
+        assert "Hand in the Dockerfile itself, from this page." in refused.content.decode()
+    # Naming a try next to a Dockerfile does not make it count either.
+    assert client.post(url, {"submission_id": tries[1].pk, "dockerfile": "FROM busybox\n"}).status_code == 400
     mock.refresh_from_db()
-    assert mock.submission_id is None
+    assert (mock.submission_id, mock.challenge_result) == (None, {})
+
+    assert client.post(url, {"dockerfile": "FROM python:3.11-slim\n"}).status_code == 302
+    mock.refresh_from_db()
+    own = Submission.objects.exclude(pk__in=[t.pk for t in tries]).get()
+    assert mock.submission_id == own.pk and own.user == user and own.exercise == mock.exercise
+    assert mock.challenge_result["via"] == "sandbox"
+    Submission.objects.filter(pk=own.pk).update(status="failed", score=20)
+    report = client.get(reverse("practice_mock_report", args=[mock.public_id])).content.decode()
+    assert 'data-testid="challenge-score">20%' in report
 
 
-def test_a_submission_made_before_the_interview_cannot_be_handed_in(client, course):
-    user = make_user()
-    client.force_login(user)
-    old = Submission.objects.create(user=user, exercise_id=None, files={})
-    mock = start_mock(client)
+def test_a_second_hand_in_is_refused_and_builds_nothing(client, course, enqueued):
+    client.force_login(make_user())
+    mock = start_mock(client, minutes=30)
     answer_all_mock_questions(client, mock, right=set())
-    Submission.objects.filter(pk=old.pk).update(exercise=mock.exercise, created_at=mock.started_at - timedelta(hours=1))
-    response = client.post(reverse("practice_mock_challenge", args=[mock.public_id]), {"submission_id": old.pk})
-    assert response.status_code == 400
+    url = reverse("practice_mock_challenge", args=[mock.public_id])
+    client.post(url, {"dockerfile": "FROM python:3.11-slim\n"})
+    mock.refresh_from_db()
+    bound = mock.submission_id
+    MockInterview.objects.filter(pk=mock.pk).update(finished_at=None)
+    with pytest.raises(challenge.PracticeError, match="already been handed in"):
+        challenge.submit_challenge_to_sandbox(mock, mock.user, {"dockerfile": "FROM busybox:latest\n"})
+    assert list(Submission.objects.values_list("pk", flat=True)) == [bound]
+    mock.refresh_from_db()
+    assert mock.submission_id == bound
+
+
+def test_a_bound_submission_of_another_learner_or_exercise_never_counts(client, course, enqueued):
+    client.force_login(make_user())
+    mock = start_mock(client)
+    theirs = Submission.objects.create(user=make_user("mallory"), exercise=mock.exercise, files={}, status="passed",
+                                       score=100)  # fmt: skip
+    MockInterview.objects.filter(pk=mock.pk).update(submission_id=theirs.pk, finished_at=timezone.now())
+    mock.refresh_from_db()
+    assert challenge.challenge_outcome(mock).status == "ungraded"
 
 
 def test_a_mock_interview_answer_to_a_question_from_another_step_is_refused(client, course):

@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 
+from sandbox.consumers import CLOSE_TOO_MANY_RESENDS, RESENDS_PER_MINUTE
 from sandbox.models import Submission, SubmissionEvent
 from sandbox.routing import websocket_urlpatterns
 
@@ -141,3 +142,28 @@ async def test_a_bad_origin_is_refused_before_anything_else():
     )
     connected, _ = await communicator.connect()
     assert not connected
+
+
+@override_settings(CHANNEL_LAYERS=IN_MEMORY)
+async def test_resend_requests_are_bounded_per_connection():
+    user = await database_sync_to_async(make_user)()
+    submission = await database_sync_to_async(make_submission)(user)
+    for n in range(5):
+        await database_sync_to_async(submission.publish)("log", text=f"line {n}")
+    communicator = connect(user, f"/ws/submissions/{submission.pk}/")
+    connected, _ = await communicator.connect()
+    assert connected
+    assert [event["seq"] for event in await receive_all(communicator, 5)] == [1, 2, 3, 4, 5]
+    for _ in range(20):
+        await communicator.send_json_to({"after": 0})
+    resent = []
+    while True:
+        message = await communicator.receive_output(timeout=3)
+        if message["type"] == "websocket.close":
+            break
+        resent.append(message)
+    # Three whole resends, not twenty, then the connection is closed with a code of its own.
+    assert RESENDS_PER_MINUTE == 3
+    assert len(resent) == 3 * 5
+    assert message == {"type": "websocket.close", "code": CLOSE_TOO_MANY_RESENDS}
+    await communicator.wait()

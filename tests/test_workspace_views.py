@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from lessons.models import Exercise, Lesson
 from sandbox.models import Submission
-from workspace import views
+from workspace import lint, views
 
 from .conftest import make_user
 
@@ -170,11 +170,11 @@ def fake_linter(monkeypatch):
     """A stand-in for sandbox.grading.lint_dockerfile, so these tests need no hadolint."""
     calls = []
 
-    def lint_dockerfile(text: str, secret_ids=()) -> list[dict]:
+    def lint_dockerfile(text: str, secret_ids=(), hadolint_timeout: float = 5) -> list[dict]:
         calls.append(text)
         return [{"line": 1, "rule": "DL3007", "level": "warning", "message": "Pin the version of the base image."}]
 
-    monkeypatch.setattr(views, "lint_dockerfile", lint_dockerfile)
+    monkeypatch.setattr(lint, "lint_dockerfile", lint_dockerfile)
     return calls
 
 
@@ -210,10 +210,10 @@ def test_lint_refuses_malformed_requests_in_words(client, fake_linter, body):
 
 
 def test_a_broken_linter_is_a_503_in_words_not_a_crash(client, monkeypatch):
-    def lint_dockerfile(text):
+    def lint_dockerfile(text, secret_ids=(), hadolint_timeout=5):
         raise RuntimeError("hadolint binary missing")
 
-    monkeypatch.setattr(views, "lint_dockerfile", lint_dockerfile)
+    monkeypatch.setattr(lint, "lint_dockerfile", lint_dockerfile)
     response = post_json(client, reverse("workspace_lint"), {"dockerfile": "FROM busybox:latest\n"})
     assert response.status_code == 503
     assert "Live lint is not available" in response.json()["error"]

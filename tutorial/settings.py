@@ -49,13 +49,17 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# A fixed development key keeps sessions valid across restarts of a local run (`make run` sets DEBUG=true).
+# It is public, so with DEBUG off the site refuses to start without a key of its own.
+DEVELOPMENT_SECRET_KEY = "django-insecure-dockyard-local-development-key"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DOCKYARD_REQUIRE_SECRET_KEY") == "1":
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # A fixed development key keeps sessions valid across restarts of a local run. Production sets
-    # SECRET_KEY; `manage.py check --deploy` flags this key if it does not.
-    SECRET_KEY = "django-insecure-dockyard-local-development-key"
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the public development key) and DEBUG is off. Set the SECRET_KEY "
+        "environment variable to a long random value, for example the output of "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`, or set DEBUG=true for local development."
+    )
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -79,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a request body: one over the limit is answered 413 in words.
+    "workspace.limits.RequestTooLargeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,6 +154,18 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 60},
     }
 }
+# The cache holds the rate limits and the log-in throttle, so every web process must share it: Redis whenever
+# REDIS_URL is set (production, compose), this process's memory otherwise (one local `make run`; tests).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dockyard-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Production hardening, on whenever DEBUG is off (see `manage.py check --deploy`).
 SECURE_HTTPS = env_bool("SECURE_HTTPS", not DEBUG)
@@ -210,6 +228,26 @@ SUBMISSION_MAX_FILE_BYTES = env_int("SUBMISSION_MAX_FILE_BYTES", 256 * 1024, min
 SUBMISSIONS_QUEUED_PER_USER = env_int("SUBMISSIONS_QUEUED_PER_USER", 3, minimum=1)
 SUBMISSIONS_GLOBAL_QUEUE_CAP = env_int("SUBMISSIONS_GLOBAL_QUEUE_CAP", 100, minimum=1)
 SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 2, minimum=1)
+# A request body may hold a whole submission JSON-escaped (which doubles text full of newlines or quotes), and
+# a little more; over it the answer is 413 in words (workspace/limits.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "REQUEST_MAX_BYTES", 2 * SUBMISSION_MAX_TOTAL_BYTES + 1024 * 1024, minimum=SUBMISSION_MAX_TOTAL_BYTES
+)
+# Live lint (workspace/lint.py): per client, per web process, and per request.
+LINT_REQUESTS_PER_MINUTE = env_int("LINT_REQUESTS_PER_MINUTE", 60, minimum=1)
+LINT_WORKERS = env_int("LINT_WORKERS", 2, minimum=1)
+LINT_TIMEOUT_SECONDS = env_int("LINT_TIMEOUT_SECONDS", 5, minimum=1)
+# Log-in and sign-up throttling (accounts/throttle.py, docs/security.md).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15, minimum=1)
+SIGNUPS_PER_ADDRESS_PER_HOUR = env_int("SIGNUPS_PER_ADDRESS_PER_HOUR", 10, minimum=1)
+
+# Defence in depth (docs/security.md): the daemons' own memory, and the size of what a build can send back.
+SANDBOX_DAEMON_MEMORY_MB = env_int("SANDBOX_DAEMON_MEMORY_MB", 1024, minimum=256)
+IMAGE_CONFIG_MAX_BYTES = env_int("IMAGE_CONFIG_MAX_BYTES", 64 * 1024, minimum=4096)
+RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
+EVENT_MAX_BYTES = env_int("EVENT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
 
 LESSONS_CONTENT_DIR = Path(env_str("LESSONS_CONTENT_DIR", str(BASE_DIR / "lessons" / "content")))
 

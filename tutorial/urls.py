@@ -3,8 +3,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # The project's account pages first: its throttled log-in page replaces Django's at the same address.
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("workspace.urls")),
     path("", include("lessons.urls")),
     path("practice/", include("practice.urls")),

@@ -19,11 +19,12 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from lessons.models import Exercise, ExerciseProgress
 from sandbox.files import SubmissionRejected
-from sandbox.grading import build_secret_ids, lint_dockerfile
+from sandbox.grading import build_secret_ids
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
 from .api import error, json_body, login_required_json
+from .lint import LintBusy, LintTimedOut, lint_in_time_box, seconds_until_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,10 @@ HISTORY_LIMIT = 30
 # JSON escaping can grow a text a few times (\u-escapes); anything far beyond the file limit is refused
 # before it is read or parsed.
 LINT_BODY_LIMIT_FACTOR = 6
-LINT_UNAVAILABLE = (
-    "Live lint is not available on this server right now. Your Dockerfile is still checked when you submit it."
-)
+STILL_CHECKED = "Your Dockerfile is still checked when you submit it."
+LINT_UNAVAILABLE = f"Live lint is not available on this server right now. {STILL_CHECKED}"
+LINT_BUSY = f"Live lint is busy right now; it tries again when you next pause typing. {STILL_CHECKED}"
+LINT_TOO_SLOW = f"Checking this Dockerfile took too long, so live lint stopped. {STILL_CHECKED}"
 
 
 # --- The page ---------------------------------------------------------------------------------------------
@@ -104,7 +106,8 @@ def next_exercise(exercise: Exercise) -> Exercise | None:
 
 
 @require_POST
-def lint(request: HttpRequest) -> JsonResponse:
+async def lint(request: HttpRequest) -> JsonResponse:
+    """Asynchronous, so that a slow lint never holds the thread every other page shares (workspace/lint.py)."""
     limit = settings.SUBMISSION_MAX_FILE_BYTES
     if _content_length(request) > limit * LINT_BODY_LIMIT_FACTOR + 1024:
         return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
@@ -116,20 +119,32 @@ def lint(request: HttpRequest) -> JsonResponse:
         return error(400, "Send the Dockerfile's text as 'dockerfile'.")
     if len(dockerfile.encode("utf-8", "surrogatepass")) > limit:
         return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
-    exercise = Exercise.objects.filter(slug=request.GET.get("exercise") or "").first()
-    problems = lint_text(dockerfile, build_secret_ids(exercise.spec) if exercise is not None else [])
-    if problems is None:
+    wait = await seconds_until_allowed(request)
+    if wait:
+        return error(
+            429,
+            f"Live lint runs at most {settings.LINT_REQUESTS_PER_MINUTE} times a minute; it resumes in {wait} s. "
+            + STILL_CHECKED,
+        )
+    try:
+        problems = await lint_in_time_box(dockerfile, await _declared_secrets(request))
+    except LintBusy:
+        return error(503, LINT_BUSY)
+    except LintTimedOut:
+        return error(503, LINT_TOO_SLOW)
+    except Exception:  # noqa: BLE001 - a broken linter must not break typing; submit still grades
+        logger.exception("Live lint failed")
         return error(503, LINT_UNAVAILABLE)
     return JsonResponse({"problems": problems})
 
 
-def lint_text(dockerfile: str, secret_ids: list[str]) -> list[dict] | None:
-    """The linter's problems for a Dockerfile, or None when no linter can answer right now."""
-    try:
-        return list(lint_dockerfile(dockerfile, secret_ids))
-    except Exception:  # noqa: BLE001 - a broken linter must not break typing; submit still grades
-        logger.exception("Live lint failed")
-        return None
+async def _declared_secrets(request: HttpRequest) -> list[str]:
+    """The build secrets of the exercise the page lints for (`?exercise=`), which its Dockerfile may mount."""
+    slug = request.GET.get("exercise")
+    if not slug:
+        return []
+    exercise = await Exercise.objects.filter(slug=slug).afirst()
+    return build_secret_ids(exercise.spec) if exercise is not None else []
 
 
 def _content_length(request: HttpRequest) -> int:

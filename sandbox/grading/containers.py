@@ -3,7 +3,8 @@
 The checks talk to this small interface only, so unit tests can replace it with a fake. Containers are made
 with the environment's own container options (network none, limits, labels, no-new-privileges), so every
 container a check starts obeys the same rules as any other sandbox container, and the environment removes
-them all when the submission is done.
+them all when the submission is done. What a check observes of a running app (its answers, its sockets, its
+PID 1) is read with the grader's own tools (`start_probe`, `main_command`), never with the learner's image.
 """
 
 from __future__ import annotations
@@ -112,6 +113,14 @@ class Sandbox:
             if not self.state(container).get("Running"):
                 return None, "the container is not running"
             raise
+
+    def start_probe(self, container):
+        """The grader's own probe container in `container`'s network namespace (see BuildEnvironment.start_probe)."""
+        return self.env.start_probe(container)
+
+    def main_command(self, container) -> str | None:
+        """PID 1's command line, read by the daemon, not by a tool in the learner's image."""
+        return self.env.main_command(container)
 
     def state(self, container) -> dict:
         return self.env.container_state(container)

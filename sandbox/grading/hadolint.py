@@ -28,7 +28,7 @@ def hadolint_binary() -> str:
     return found
 
 
-def run_hadolint(text: str, enable: list[str] | tuple[str, ...] = ()) -> list[dict]:
+def run_hadolint(text: str, enable: list[str] | tuple[str, ...] = (), timeout: float = TIMEOUT_SECONDS) -> list[dict]:
     """Lint Dockerfile text; return findings as {line, rule, level, message}, in hadolint's order.
 
     `enable` names rules to switch on at level warning, which also turns on rules hadolint leaves off by
@@ -53,10 +53,10 @@ def run_hadolint(text: str, enable: list[str] | tuple[str, ...] = ()) -> list[di
                 capture_output=True,
                 cwd=work,
                 env=environment,
-                timeout=TIMEOUT_SECONDS,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
-            raise HadolintError(f"hadolint took longer than {TIMEOUT_SECONDS} s") from None
+            raise HadolintError(f"hadolint took longer than {timeout:g} s") from None
         except OSError as error:
             raise HadolintError(f"hadolint could not be started: {error.strerror}") from None
     return parse_hadolint_output(result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace"))

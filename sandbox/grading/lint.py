@@ -10,7 +10,7 @@ from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
 from sandbox.files import SubmissionRejected
 from sandbox.policy import check_dockerfile
 
-from .hadolint import HadolintError, run_hadolint
+from .hadolint import TIMEOUT_SECONDS, HadolintError, run_hadolint
 
 LINE_PREFIX = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
 # Debian's busybox 1.35, the catalog's busybox (and any copy of its binary), is built without wget's timeout
@@ -25,11 +25,14 @@ WGET_TIMEOUT_MESSAGE = (
 COMMAND_KEYWORDS = ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK")
 
 
-def lint_dockerfile(text: str, secret_ids: Collection[str] = ()) -> list[dict]:
+def lint_dockerfile(
+    text: str, secret_ids: Collection[str] = (), hadolint_timeout: float = TIMEOUT_SECONDS
+) -> list[dict]:
     """Problems in Dockerfile text as [{line, rule, level, message}], sorted by line.
 
     rule is "syntax" for what the parser cannot read, "sandbox" for what the sandbox refuses to build, and
     a hadolint id (DL3007, SC2086, ...) otherwise. secret_ids: the build secrets the exercise declares.
+    hadolint is stopped after `hadolint_timeout` seconds, and says so in an "info" finding.
     """
     findings = []
     try:
@@ -40,7 +43,7 @@ def lint_dockerfile(text: str, secret_ids: Collection[str] = ()) -> list[dict]:
         findings += _policy_findings(text, secret_ids)
         findings += _busybox_findings(dockerfile)
     try:
-        hadolint = run_hadolint(text)
+        hadolint = run_hadolint(text, timeout=hadolint_timeout)
     except HadolintError as error:
         hadolint = [{"line": 1, "rule": "hadolint", "level": "info", "message": f"hadolint did not run: {error}"}]
     if findings:

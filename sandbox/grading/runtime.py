@@ -1,8 +1,10 @@
 """Runtime checks: containers started from the built image, with network none.
 
-A service is probed from INSIDE its own container (`docker exec` on 127.0.0.1): the container has no
-network, so the loopback interface is the only way in. Whether the app would be reachable through a
-published port is read from /proc/net/tcp: it must listen on all interfaces, not on 127.0.0.1 only.
+The app's container has no network, so its loopback interface is the only way in. The grader starts its own
+probe container (sandbox.catalog.PROBE_IMAGE) in the app container's network namespace and probes from there
+with its own python3 and cat: whatever the learner's image holds (a python3, wget or cat that prints a fake
+success) takes no part in a verdict. Whether the app would be reachable through a published port is read from
+that namespace's /proc/net/tcp: it must listen on all interfaces, not on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+
+from sandbox.clients import SandboxError
 
 from .context import GradingContext
 from .outcome import CheckError, Outcome, fail, ok
@@ -34,8 +38,6 @@ sys.stdout.write(str(status) + "\\n")
 sys.stdout.flush()
 sys.stdout.buffer.write(body)
 """
-WGET_STATUS = re.compile(r"HTTP/\d(?:\.\d)? (\d{3})")
-NOT_FOUND_MARKERS = ("executable file not found", "no such file or directory")
 
 
 def tail(text: str, limit: int = SHOWN_OUTPUT_CHARS) -> str:
@@ -78,7 +80,7 @@ def check_command(check: dict, context: GradingContext) -> Outcome:
     return ok(f"{shown} exited with code {result.exit_code}; output: {tail(output, 120)}")
 
 
-# --- Probing an HTTP service from inside its container ---------------------------------------------------------
+# --- Probing the app with the grader's own tools ------------------------------------------------------------------
 
 
 @dataclass
@@ -88,41 +90,62 @@ class ProbeAnswer:
     problem: str = ""  # why nothing answered, for the message
 
 
-class HttpProbe:
-    """GETs a URL inside a container with python3, or busybox wget when the image has no python3."""
+class Probe:
+    """The grader's probe container in the app container's network namespace, started on first use.
+
+    Use it in a `with` block: it is removed at the end (and with the environment in any case).
+    """
 
     def __init__(self, context: GradingContext, container):
         self.sandbox = context.sandbox
         self.container = container
-        self.tools = ["python3", "wget"]
+        self.probe = None
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.probe is not None:
+            self.sandbox.remove(self.probe)
 
     def get(self, port: int, path: str) -> ProbeAnswer:
+        """GET http://127.0.0.1:port/path on the app's loopback, with the probe's python3."""
+        probe = self._started()
+        if probe is None:
+            return ProbeAnswer(None, "", "the container stopped")
         url = f"http://127.0.0.1:{port}{path}"
-        while self.tools:
-            tool = self.tools[0]
-            command = (
-                ["python3", "-c", PYTHON_PROBE, url] if tool == "python3" else ["wget", "-q", "-S", "-O", "-", url]
-            )
-            code, output = self.sandbox.exec(self.container, command, timeout=PROBE_SECONDS)
-            if code in (126, 127) and any(marker in output.lower() for marker in NOT_FOUND_MARKERS):
-                self.tools.pop(0)  # this image does not have that tool; try the next one
-                continue
-            if code is None:
-                return ProbeAnswer(None, "", "the request got no answer within 5 s")
-            return self._read(tool, code, output)
-        raise CheckError("the image has neither python3 nor wget, so the service cannot be probed from inside")
+        code, output = self.sandbox.exec(probe, ["python3", "-c", PYTHON_PROBE, url], timeout=PROBE_SECONDS)
+        if code is None:
+            return ProbeAnswer(None, "", f"the request got no answer within {PROBE_SECONDS} s")
+        first, _, body = output.partition("\n")
+        if code == 0 and first.strip().isdigit():
+            return ProbeAnswer(int(first), body)
+        lines = [line for line in output.strip().splitlines() if line.strip()]
+        return ProbeAnswer(None, "", lines[-1] if lines else f"exit code {code}")
 
-    def _read(self, tool: str, code: int, output: str) -> ProbeAnswer:
-        if tool == "python3":
-            first, _, body = output.partition("\n")
-            if code == 0 and first.strip().isdigit():
-                return ProbeAnswer(int(first), body)
-            lines = [line for line in output.strip().splitlines() if line.strip()]
-            return ProbeAnswer(None, "", lines[-1] if lines else f"exit code {code}")
-        status = WGET_STATUS.search(output)
-        if status:
-            return ProbeAnswer(int(status.group(1)), output)
-        return ProbeAnswer(None, "", tail(output, 120))
+    def tcp_table(self) -> str:
+        """/proc/net/tcp and /proc/net/tcp6 of the app's network namespace, read by the probe's cat."""
+        probe = self._started()
+        if probe is None:
+            return ""
+        code, output = self.sandbox.exec(probe, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], PROBE_SECONDS)
+        # cat exits 1 when IPv6 is off and /proc/net/tcp6 is missing; the IPv4 table is still there.
+        if code not in (0, 1, None):
+            raise CheckError(f"could not read /proc/net/tcp in the container's network: {tail(output, 120)}")
+        return output
+
+    def _started(self):
+        """The probe container, started on first use; None when the app's container stopped before that."""
+        if self.probe is None:
+            try:
+                self.probe = self.sandbox.start_probe(self.container)
+            except SandboxError:
+                # A container that has stopped has no network namespace left to join; the caller's next look
+                # at the container says why it stopped.
+                if not self.sandbox.state(self.container).get("Running"):
+                    return None
+                raise
+        return self.probe
 
 
 def _still_running(context: GradingContext, container) -> str:
@@ -135,29 +158,33 @@ def _still_running(context: GradingContext, container) -> str:
 
 
 def check_service(check: dict, context: GradingContext) -> Outcome:
+    container = context.sandbox.start(context.image)
+    try:
+        with Probe(context, container) as probe:
+            return _poll_service(check, context, container, probe)
+    finally:
+        context.sandbox.remove(container)
+
+
+def _poll_service(check: dict, context: GradingContext, container, probe: Probe) -> Outcome:
     port, path = check["port"], check.get("path", "/")
     want = check.get("status", 200)
     within = check.get("within", DEFAULT_WITHIN["service"])
-    container = context.sandbox.start(context.image)
-    try:
-        probe = HttpProbe(context, container)
-        started = time.monotonic()
-        answer = ProbeAnswer(None, "", "nothing was tried yet")
-        while time.monotonic() - started < within:
-            stopped = _still_running(context, container)
-            if stopped:
-                return fail(f"GET {path} on port {port} got no answer: {stopped}")
-            answer = probe.get(port, path)
-            if answer.status is not None:
-                return _judge_answer(check, answer, want, time.monotonic() - started)
-            time.sleep(POLL_SECONDS)
-        logs = tail(context.sandbox.logs(container))
-        return fail(
-            f"nothing answered GET {path} on 127.0.0.1:{port} inside the container within {within:g} s "
-            f"(last try: {answer.problem}); the app's output: {logs}"
-        )
-    finally:
-        context.sandbox.remove(container)
+    started = time.monotonic()
+    answer = ProbeAnswer(None, "", "nothing was tried yet")
+    while time.monotonic() - started < within:
+        stopped = _still_running(context, container)
+        if stopped:
+            return fail(f"GET {path} on port {port} got no answer: {stopped}")
+        answer = probe.get(port, path)
+        if answer.status is not None:
+            return _judge_answer(check, answer, want, time.monotonic() - started)
+        time.sleep(POLL_SECONDS)
+    logs = tail(context.sandbox.logs(container))
+    return fail(
+        f"nothing answered GET {path} on 127.0.0.1:{port} inside the container within {within:g} s "
+        f"(last try: {answer.problem}); the app's output: {logs}"
+    )
 
 
 def _judge_answer(check: dict, answer: ProbeAnswer, want: int, seconds: float) -> Outcome:
@@ -206,18 +233,16 @@ def check_listen(check: dict, context: GradingContext) -> Outcome:
     within = check.get("within", DEFAULT_WITHIN["listen"])
     container = context.sandbox.start(context.image)
     try:
-        started = time.monotonic()
-        while time.monotonic() - started < within:
-            stopped = _still_running(context, container)
-            if stopped:
-                return fail(f"nothing listens on port {port}: {stopped}")
-            code, output = context.sandbox.exec(container, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], PROBE_SECONDS)
-            if code not in (0, 1, None):
-                raise CheckError(f"could not read /proc/net/tcp in the container: {tail(output, 120)}")
-            addresses = listening_addresses(output, port)
-            if addresses:
-                return _judge_addresses(port, addresses)
-            time.sleep(POLL_SECONDS)
+        with Probe(context, container) as probe:
+            started = time.monotonic()
+            while time.monotonic() - started < within:
+                stopped = _still_running(context, container)
+                if stopped:
+                    return fail(f"nothing listens on port {port}: {stopped}")
+                addresses = listening_addresses(probe.tcp_table(), port)
+                if addresses:
+                    return _judge_addresses(port, addresses)
+                time.sleep(POLL_SECONDS)
         return fail(
             f"nothing listens on port {port} within {within:g} s; the app's output: "
             f"{tail(context.sandbox.logs(container))}"
@@ -286,7 +311,8 @@ def check_stop(check: dict, context: GradingContext) -> Outcome:
     within = check.get("within", DEFAULT_WITHIN["stop"])
     container = context.sandbox.start(context.image)
     try:
-        not_ready = _wait_until_ready(check, context, container)
+        with Probe(context, container) as probe:
+            not_ready = _wait_until_ready(check, context, container, probe)
         if not_ready:
             return fail(not_ready)
         pid1 = _pid1_command(context, container)
@@ -303,18 +329,17 @@ def check_stop(check: dict, context: GradingContext) -> Outcome:
         context.sandbox.remove(container)
 
 
-def _wait_until_ready(check: dict, context: GradingContext, container) -> str:
+def _wait_until_ready(check: dict, context: GradingContext, container, probe: Probe) -> str:
     """Give the app time to start before it is stopped; returns a problem, or "" when it is ready."""
     started = time.monotonic()
     if "port" not in check and "ready" not in check:
         time.sleep(SETTLE_SECONDS)
         return _still_running(context, container)
-    probe = HttpProbe(context, container) if "port" in check else None
     while time.monotonic() - started < READY_SECONDS:
         stopped = _still_running(context, container)
         if stopped:
             return stopped
-        if probe is not None and probe.get(check["port"], "/").status is not None:
+        if "port" in check and probe.get(check["port"], "/").status is not None:
             return ""
         if "ready" in check and re.search(check["ready"], context.sandbox.logs(container), re.MULTILINE):
             return ""
@@ -323,10 +348,8 @@ def _wait_until_ready(check: dict, context: GradingContext, container) -> str:
 
 
 def _pid1_command(context: GradingContext, container) -> str:
-    code, output = context.sandbox.exec(container, ["cat", "/proc/1/cmdline"], PROBE_SECONDS)
-    if code != 0 or not output.strip("\x00\n"):
-        return "unknown"
-    return f"`{' '.join(part for part in output.split(chr(0)) if part)[:120]}`"
+    command = context.sandbox.main_command(container)
+    return f"`{command[:120]}`" if command else "unknown"
 
 
 RUNTIME_CHECKS = {

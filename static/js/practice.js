@@ -1,13 +1,9 @@
 // Practice pages, progressively enhanced: every form works without this file.
 // With it: order questions get move up/down buttons, flashcards take keys 1-4, the interview clock counts
-// down, and a signed-in learner's Dockerfile goes through the sandbox API (POST /api/submissions/).
+// down, and the report waits for the challenge's build. The Dockerfile challenge is a plain form: the server
+// submits it to the sandbox and binds that one build to the interview (practice/challenge.py).
 (function () {
   "use strict";
-
-  function csrfToken(form) {
-    var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
 
   // Order questions: the list order is the answer; the hidden selects are renumbered to match it.
   function enhanceOrderList(list) {
@@ -96,42 +92,6 @@
     tick();
   }
 
-  // A signed-in learner's Dockerfile: submit through the sandbox API, then hand the submission id in.
-  function enhanceChallenge(form) {
-    var error = document.querySelector("[data-challenge-error]");
-    var filesNode = document.getElementById("challenge-files");
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.sent) return; // the second, native submit carries the submission id
-      event.preventDefault();
-      var button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      var files = filesNode ? JSON.parse(filesNode.textContent) : {};
-      files.Dockerfile = form.querySelector("textarea[name=dockerfile]").value;
-      fetch(form.dataset.sandboxApi, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(form), "Accept": "application/json" },
-        body: JSON.stringify({ exercise: form.dataset.exercise, files: files })
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          if (response.status === 202 && body.id) {
-            form.querySelector("input[name=submission_id]").value = String(body.id);
-            form.dataset.sent = "1";
-            form.submit();
-            return;
-          }
-          error.hidden = false;
-          error.textContent = body.error || "The sandbox refused the Dockerfile (HTTP " + response.status + ").";
-          button.disabled = false;
-        });
-      }).catch(function () {
-        // The API could not be reached: the plain form submits it from the server instead.
-        form.dataset.sent = "1";
-        form.submit();
-      });
-    });
-  }
-
   // The report: while the sandbox builds the Dockerfile, poll its submission and reload when it is done.
   function pollSubmission(node) {
     var finished = ["passed", "failed", "error"];
@@ -150,6 +110,5 @@
   document.querySelectorAll("[data-order-list]").forEach(enhanceOrderList);
   document.querySelectorAll("[data-flashcard]").forEach(enhanceFlashcard);
   document.querySelectorAll(".timer[data-seconds-left]").forEach(startTimer);
-  document.querySelectorAll("form[data-sandbox-api]").forEach(enhanceChallenge);
   document.querySelectorAll("[data-submission-poll]").forEach(pollSubmission);
 })();
