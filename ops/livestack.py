@@ -145,6 +145,45 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 20.0) -> Non
         process.wait(timeout=10)
 
 
+class RedisServer:
+    """A redis-server of our own on a free loopback port, for fault tests and load runs.
+
+    It can be stopped and started again on the same port (without persistence, so it comes back empty, as a
+    real restart would), and it never touches the Redis the rest of the machine uses.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=10)
+        return self
+
+    def stop(self) -> None:
+        """Kill it (SIGKILL, as a crash would), by its own PID."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
 class Learner:
     """A browser-like client: signs up, keeps the session cookie and sends the CSRF token."""
 

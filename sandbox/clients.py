@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import docker
 import docker.errors
 import requests.exceptions
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +38,32 @@ class SandboxError(Exception):
         self.message = message
 
 
+def docker_environment(docker_host: str) -> dict[str, str]:
+    """DOCKER_HOST and, for a daemon reached over TCP, the TLS settings that reach it (for the SDK and the CLI).
+
+    A TCP daemon is always verified with the client certificate in SANDBOX_TLS_CERT_PATH (ca.pem, cert.pem,
+    key.pem); the machine's own DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are used when that setting is empty.
+    """
+    environment = {"DOCKER_HOST": docker_host}
+    if docker_host.startswith("tcp://"):
+        cert_path = settings.SANDBOX_TLS_CERT_PATH or os.environ.get("DOCKER_CERT_PATH", "")
+        if cert_path:
+            environment.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=cert_path)
+        elif os.environ.get("DOCKER_TLS_VERIFY"):
+            environment["DOCKER_TLS_VERIFY"] = os.environ["DOCKER_TLS_VERIFY"]
+    return environment
+
+
 def make_client(docker_host: str, timeout: float = API_TIMEOUT_SECONDS, ping: bool = True) -> docker.DockerClient:
     """A docker SDK client for one sandbox daemon. Raises SandboxError when it cannot be reached.
 
-    The client is made from the environment with DOCKER_HOST replaced, so a remote daemon's TLS settings in
-    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH still apply. ping=False skips the round trip to the daemon.
+    A daemon reached over TCP is spoken to over TLS (see docker_environment). ping=False skips the round trip
+    to the daemon.
     """
-    environment = dict(os.environ, DOCKER_HOST=docker_host)
+    environment = {
+        name: value for name, value in os.environ.items() if name not in {"DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"}
+    }
+    environment.update(docker_environment(docker_host))
     try:
         client = docker.from_env(environment=environment, timeout=min(timeout, PING_TIMEOUT_SECONDS))
         if ping:

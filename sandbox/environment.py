@@ -20,6 +20,8 @@ import contextlib
 import os
 import re
 import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -37,9 +39,16 @@ from docker.types import LogConfig
 
 from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
 from .catalog import catalog_names
-from .cgroups import daemon_limits
+from .cgroups import buildkit_cgroups, daemon_limits
 from .cleanup import LABEL, kill_container_process_tree, remove_labelled, stop_leftover_build
-from .clients import UNAVAILABLE_MESSAGE, SandboxError, as_sandbox_error, make_client, translate_docker_errors
+from .clients import (
+    UNAVAILABLE_MESSAGE,
+    SandboxError,
+    as_sandbox_error,
+    docker_environment,
+    make_client,
+    translate_docker_errors,
+)
 from .dockerfile import Dockerfile, DockerfileSyntaxError, parse_dockerfile
 from .files import SubmissionRejected, as_bytes, write_context
 from .policy import check_dockerfile, parse_mount
@@ -79,6 +88,7 @@ class BuildEnvironment:
         submission_id: int | str,
         on_log: Callable[[str], None],
         on_quiet: Callable[[], None] | None = None,
+        still_ours: Callable[[], bool] = lambda: True,
     ) -> None:
         self.docker_host = docker_host
         self.submission_id = str(submission_id)
@@ -86,9 +96,13 @@ class BuildEnvironment:
         # Called when the build has printed nothing for a moment, so a caller that batches lines can send
         # what it holds instead of keeping the last lines of a slow step back until the next output.
         self.on_quiet = on_quiet
+        # Whether this build still holds the daemon's lease; processes on the daemon are only killed while it does.
+        self.still_ours = still_ours
         self.client: docker.DockerClient | None = None
         self.workdir: Path | None = None
         self.builds = 0
+        self.stopped = threading.Event()
+        self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> BuildEnvironment:
         self.client = make_client(self.docker_host)
@@ -109,6 +123,32 @@ class BuildEnvironment:
     def label(self) -> dict[str, str]:
         return {LABEL: self.submission_id}
 
+    def stop(self) -> None:
+        """Stop everything this environment runs, now, from any thread (its lease on the daemon was lost).
+
+        The build CLI is killed (BuildKit then cancels the RUN step) and this submission's containers are
+        removed; everything the environment is asked to do afterwards fails with a SandboxError.
+        """
+        self.stopped.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(SandboxError):
+            client = make_client(self.docker_host, timeout=20)
+            try:
+                with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+                    for container in client.containers.list(
+                        all=True, filters={"label": f"{LABEL}={self.submission_id}"}
+                    ):
+                        container.remove(force=True, v=True)
+            finally:
+                client.close()
+
+    def _check_not_stopped(self) -> None:
+        if self.stopped.is_set():
+            raise SandboxError("daemon_unavailable", "The build was stopped: its sandbox is no longer held.")
+
     # --- Building ---------------------------------------------------------------------------------------
 
     def build(self, files: dict[str, bytes], tag_suffix: str = "") -> BuildResult:
@@ -117,6 +157,8 @@ class BuildEnvironment:
         refused = self._refuse_before_build(files)
         if refused is not None:
             return refused
+        self._check_not_stopped()
+        steps_before = buildkit_cgroups(self.docker_host)
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
         build_dir.mkdir()
@@ -130,11 +172,12 @@ class BuildEnvironment:
             stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
             timeout = settings.BUILD_TIMEOUT_SECONDS
             returncode, timed_out = run_streaming(
-                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet
+                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet, self._started
             )
+            self._process = None
             stream.finish()
             if timed_out:
-                stop_leftover_build(self.docker_host)
+                stop_leftover_build(self.docker_host, ignore=steps_before, still_ours=self.still_ours)
             image_id = iidfile.read_text().strip() if iidfile.exists() else None
         finally:
             shutil.rmtree(build_dir, ignore_errors=True)
@@ -144,6 +187,11 @@ class BuildEnvironment:
         if result.reason == "build_failed" and not self._answers():
             result.reason, result.message = "daemon_unavailable", UNAVAILABLE_MESSAGE
         return result
+
+    def _started(self, process: subprocess.Popen) -> None:
+        self._process = process
+        if self.stopped.is_set():
+            os.killpg(process.pid, signal.SIGKILL)
 
     def _answers(self) -> bool:
         try:
@@ -213,18 +261,14 @@ class BuildEnvironment:
         # helpers, a default host) out of the build. TLS settings for a remote daemon are passed on.
         config = build_dir / "docker-config"
         config.mkdir()
-        env = {
+        return {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(build_dir),
             "DOCKER_CONFIG": str(config),
             "DOCKER_BUILDKIT": "1",
-            "DOCKER_HOST": self.docker_host,
             "LANG": "C.UTF-8",
+            **docker_environment(self.docker_host),
         }
-        for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-            if os.environ.get(name):
-                env[name] = os.environ[name]
-        return env
 
     # --- Images and containers --------------------------------------------------------------------------
 
@@ -371,6 +415,7 @@ class BuildEnvironment:
         processes are killed then (or, on a daemon that is not on this machine, the container is stopped).
         """
         timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
+        self._check_not_stopped()
         # The stream is read with its own client, whose socket timeout outlasts the command's time limit.
         client = make_client(self.docker_host, timeout=timeout + 10, ping=False)
         try:
@@ -406,6 +451,7 @@ class BuildEnvironment:
     def _client(self) -> docker.DockerClient:
         if self.client is None:
             raise RuntimeError("BuildEnvironment must be used in a `with` block.")
+        self._check_not_stopped()
         return self.client
 
     def _workdir(self) -> Path:
