@@ -21,12 +21,10 @@ class Command(BaseCommand):
             f"Events of submissions finished over {settings.SUBMISSION_EVENTS_RETENTION_DAYS} days ago: "
             f"{pruned.events} {verb}."
         )
+        emptied = "would be emptied" if dry_run else "emptied"
         self.stdout.write(
             f"Files of submissions finished over {settings.SUBMISSION_FILES_RETENTION_DAYS} days ago: "
-            f"{pruned.files} emptied."
-            if not dry_run
-            else f"Files of submissions finished over {settings.SUBMISSION_FILES_RETENTION_DAYS} days ago: "
-            f"{pruned.files} would be emptied."
+            f"{pruned.files} {emptied}."
         )
         self.stdout.write(
             f"Submissions finished over {settings.SUBMISSION_RETENTION_DAYS} days ago: {pruned.submissions} {verb}."
