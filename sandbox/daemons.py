@@ -445,7 +445,9 @@ def unmount(d: Daemon, tools: dict[str, str]) -> None:
     if not os.path.ismount(d.data_root):
         return
     try:
-        run([tools["umount"], str(d.data_root)], f"unmount {d.data_root}")
+        # Recursive: a dockerd that was killed (and restarted) leaves its own mounts below the data root, such as
+        # a build step's root filesystem and its user-namespace folder; they go first.
+        run([tools["umount"], "--recursive", str(d.data_root)], f"unmount {d.data_root}")
     except SandboxSetupError as error:
         raise SandboxSetupError(
             f"{error} Something still uses the sandbox disk; `fuser -vm {d.data_root}` shows what."
