@@ -17,6 +17,8 @@ import docker
 import docker.errors
 import requests.exceptions
 from django.conf import settings
+from docker.constants import MINIMUM_DOCKER_API_VERSION
+from docker.utils import kwargs_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +60,17 @@ def make_client(docker_host: str, timeout: float = API_TIMEOUT_SECONDS, ping: bo
     """A docker SDK client for one sandbox daemon. Raises SandboxError when it cannot be reached.
 
     A daemon reached over TCP is spoken to over TLS (see docker_environment). ping=False skips the round trip
-    to the daemon.
+    to the daemon (one is still made to learn its API version).
     """
-    environment = {
-        name: value for name, value in os.environ.items() if name not in {"DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"}
-    }
-    environment.update(docker_environment(docker_host))
+    settings_from_env = kwargs_from_env(environment=docker_environment(docker_host))
     try:
-        client = docker.from_env(environment=environment, timeout=min(timeout, PING_TIMEOUT_SECONDS))
+        # The version is asked for only once the client ignores the machine's environment: requests would
+        # otherwise let REQUESTS_CA_BUNDLE replace the sandbox's own CA, and HTTP(S)_PROXY route its traffic.
+        client = docker.DockerClient(
+            version=MINIMUM_DOCKER_API_VERSION, timeout=min(timeout, PING_TIMEOUT_SECONDS), **settings_from_env
+        )
+        client.api.trust_env = False
+        client.api._version = client.api._retrieve_server_version()
         if ping:
             client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
