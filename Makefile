@@ -1,7 +1,7 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
 # They are development commands: DEBUG is on unless set otherwise (scripts/test.sh turns it off for the tests).
 export DEBUG ?= true
-.PHONY: run test setup services unit lint format migrate lessons validate bench sandbox-status sandbox-stop lock
+.PHONY: run test setup services unit lint format migrate lessons validate bench load sandbox-status sandbox-stop lock
 
 run:            ## set up and run the whole app at http://127.0.0.1:8000
 	scripts/run.sh
@@ -37,6 +37,9 @@ validate:       ## grade every reference solution and starter in the sandbox
 
 bench:          ## compare Dockyard's pipeline with raw docker build/run
 	.venv/bin/python manage.py bench
+
+load:           ## a class of 40 learners through the real API, on its own Redis and daemons
+	.venv/bin/python manage.py loadtest
 
 sandbox-status:
 	.venv/bin/python manage.py sandbox status

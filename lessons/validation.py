@@ -72,7 +72,7 @@ def cli_docker_host(wait_seconds: float = 120) -> Iterator[str]:
     """
     stack = ExitStack()
     try:
-        host = stack.enter_context(lease_daemon(wait_seconds))
+        host = stack.enter_context(lease_daemon(wait_seconds)).docker_host
     except redis.exceptions.RedisError as error:
         logger.info("No Redis for a lease (%s); using the first sandbox daemon.", error)
         host = all_docker_hosts()[0]

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import redis
 import requests
+from django.conf import settings
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,8 @@ class LiveStack:
     env: dict = field(default_factory=dict)
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    _log_offsets: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -85,25 +89,45 @@ class LiveStack:
         wait_for_port(self.port)
         return self
 
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
-        self.worker = self._spawn(
+    def start_worker(self, concurrency: int = 2, name: str = "") -> subprocess.Popen:
+        """Start a Celery worker (another one each call, each with its own name and log) and wait until ready."""
+        name = name or f"test-{self.port}-{len(self.workers)}"
+        log_name = "worker.log" if not self.workers else f"worker-{name}.log"
+        worker = self._spawn(
             [
                 str(ROOT / ".venv/bin/celery"), "-A", "tutorial", "worker", "-Q", "builds", "--pool", "prefork",
                 "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-heartbeat",
-                "--without-gossip", "--without-mingle", "-n", f"test-{self.port}@%h",
+                "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
             ],
-            "worker.log",
+            log_name,
         )  # fmt: skip
-        self._wait_for_worker_ready()
-        return self.worker
+        self._wait_for_worker_ready(worker, log_name)
+        self.workers.append(worker)
+        self.worker = self.workers[0]
+        return worker
 
-    def worker_children(self) -> list[int]:
-        """PIDs of the prefork pool's child processes, which run the tasks."""
-        path = Path(f"/proc/{self.worker.pid}/task/{self.worker.pid}/children")
+    def worker_children(self, worker: subprocess.Popen | None = None) -> list[int]:
+        """PIDs of a worker's prefork pool processes, which run the tasks (the first worker's by default)."""
+        worker = worker or self.worker
+        path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
+    def kill_worker(self, worker: subprocess.Popen | None = None) -> None:
+        """SIGKILL a whole worker, its main process and its pool, as a crash or an OOM kill would."""
+        worker = worker or self.worker
+        children = self.worker_children(worker)
+        worker.kill()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        worker.wait(timeout=10)
+        self.workers.remove(worker)
+        self.worker = self.workers[0] if self.workers else None
+
     def stop(self) -> None:
-        for process in (self.web, self.worker):
+        for process in (self.web, *self.workers):
             stop_process(process)
 
     def manage(self, *args: str) -> str:
@@ -122,19 +146,27 @@ class LiveStack:
         log = open(self.workdir / log_name, "ab")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
-    def _wait_for_worker_ready(self, timeout: float = 60.0) -> None:
+    def _wait_for_worker_ready(self, worker: subprocess.Popen, log_name: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        start = len(self.log("worker.log"))
+        # The log is appended to, so only what a restarted worker wrote after this point counts.
+        start = self._log_offsets.get(log_name, 0)
         while time.monotonic() < deadline:
-            if " ready." in self.log("worker.log")[start:]:
+            text = self.log(log_name)
+            if " ready." in text[start:]:
+                self._log_offsets[log_name] = len(text)
                 return
-            if self.worker.poll() is not None:
+            if worker.poll() is not None:
                 break
             time.sleep(0.2)
-        raise RuntimeError("The Celery worker did not start:\n" + self.log("worker.log")[-3000:])
+        raise RuntimeError("The Celery worker did not start:\n" + self.log(log_name)[-3000:])
 
     def _flush_test_redis(self) -> None:
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Read the stack's own database (SQLite), for what the API does not show, such as a build's daemon."""
+        with closing(sqlite3.connect(self.workdir / "db.sqlite3", timeout=20)) as db:
+            return db.execute(sql, params).fetchall()
 
 
 def stop_process(process: subprocess.Popen | None, timeout: float = 20.0) -> None:
@@ -147,6 +179,124 @@ def stop_process(process: subprocess.Popen | None, timeout: float = 20.0) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+class RedisServer:
+    """A redis-server of our own on a free loopback port, for fault tests and load runs.
+
+    It can be stopped and started again on the same port (without persistence, so it comes back empty, as a
+    real restart would), and it never touches the Redis the rest of the machine uses.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=10)
+        return self
+
+    def stop(self) -> None:
+        """Kill it (SIGKILL, as a crash would), by its own PID."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+class OwnDaemons:
+    """Sandbox daemons of our own, next to the machine's usual ones, under another name prefix.
+
+    Fault tests and load runs kill daemons; they must never touch the ones everybody else uses. These get their
+    own folders under SANDBOX_ROOT, cgroups and network namespaces (see SANDBOX_NAME_PREFIX), the catalog is
+    loaded into them from the shared cache, and they are stopped by their own pidfiles afterwards.
+    """
+
+    def __init__(self, prefix: str, count: int = 2, extra_env: dict | None = None):
+        self.prefix = prefix
+        self.count = count
+        self.extra_env = extra_env or {}
+
+    @property
+    def env(self) -> dict:
+        return {
+            **os.environ,
+            "SANDBOX_NAME_PREFIX": self.prefix,
+            "SANDBOX_COUNT": str(self.count),
+            "SANDBOX_DOCKER_HOST": "",
+            "SANDBOX_REMOTE_HOSTS": "",
+            **self.extra_env,
+        }
+
+    def manage(self, *args: str, timeout: float = 900) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> OwnDaemons:
+        """Start them (or find them running) and load the catalog: a few seconds per image the first time."""
+        self.manage("sandbox", "start")
+        return self
+
+    def stop(self) -> None:
+        self.manage("sandbox", "stop")
+
+    def root(self, index: int) -> Path:
+        return Path(settings.SANDBOX_ROOT) / f"{self.prefix}{index}"
+
+    def docker_host(self, index: int) -> str:
+        return f"unix://{self.root(index) / 'docker.sock'}"
+
+    def dockerd_pid(self, index: int) -> int | None:
+        """dockerd's PID from its own pidfile, when that process is really this daemon's dockerd."""
+        try:
+            pid = int((self.root(index) / "docker.pid").read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return None
+        return pid if str(self.root(index) / "docker.sock") in cmdline else None
+
+    def kill(self, index: int) -> int:
+        """SIGKILL one daemon's dockerd, as a crash would; returns the PID that was killed."""
+        pid = self.dockerd_pid(index)
+        if pid is None:
+            raise RuntimeError(f"{self.prefix}{index} is not running")
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def answers(self, index: int) -> bool:
+        with closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as sock:
+            sock.settimeout(2)
+            try:
+                sock.connect(str(self.root(index) / "docker.sock"))
+                sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                return b" 200 " in sock.recv(1024)
+            except OSError:
+                return False
 
 
 class Learner:

@@ -114,11 +114,13 @@ def run_streaming(
     timeout: float,
     on_chunk: Callable[[bytes], None],
     on_quiet: Callable[[], None] | None = None,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
 ) -> tuple[int | None, bool]:
     """Run a command, passing its output to on_chunk as it comes, for at most `timeout` seconds.
 
     The command runs in its own process group; on timeout (or any error here) the whole group is killed.
-    Returns (exit code or None when killed, whether it timed out).
+    on_start receives the process, so another thread can stop it. Returns (exit code or None when killed,
+    whether it timed out).
     """
     process = subprocess.Popen(
         command,
@@ -128,20 +130,22 @@ def run_streaming(
         env=env,
         start_new_session=True,
     )
+    if on_start is not None:
+        on_start(process)
     deadline = time.monotonic() + timeout
     try:
         timed_out = _pump(process, deadline, on_chunk, on_quiet)
         if timed_out:
-            _kill_group(process)
+            kill_group(process)
             return None, True
         try:
             return process.wait(timeout=max(deadline - time.monotonic(), 1)), False
         except subprocess.TimeoutExpired:
-            _kill_group(process)
+            kill_group(process)
             return None, True
     finally:
         if process.poll() is None:
-            _kill_group(process)
+            kill_group(process)
         if process.stdout is not None:
             process.stdout.close()
 
@@ -174,7 +178,7 @@ def _pump(
             on_chunk(chunk)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -175,8 +175,26 @@ def read_cgroup_number(cgroup: str, controller: str, filenames: tuple[str, ...])
     return None
 
 
-def leftover_build_pids(docker_host: str) -> list[int]:
-    """PIDs still in the daemon's BuildKit cgroups (RUN steps), when the daemon runs on this machine."""
+def buildkit_cgroups(docker_host: str) -> set[str]:
+    """The names of the per-step cgroups under the daemon's /NAME/buildkit right now (empty when remote).
+
+    A build notes them before it starts; the ones that appear while it holds the daemon's lease are its own.
+    """
+    cgroup = daemon_cgroup(docker_host)
+    if cgroup is None:
+        return set()
+    for root in cgroup_roots("pids"):
+        buildkit = root / cgroup / "buildkit"
+        if buildkit.is_dir():
+            return {path.name for path in buildkit.iterdir() if path.is_dir()}
+    return set()
+
+
+def leftover_build_pids(docker_host: str, ignore: set[str] | frozenset[str] = frozenset()) -> list[int]:
+    """PIDs still in the daemon's BuildKit cgroups (RUN steps), when the daemon runs on this machine.
+
+    The per-step cgroups named in `ignore` (those that were there before a build began) are left out.
+    """
     cgroup = daemon_cgroup(docker_host)
     if cgroup is None:
         return []
@@ -185,7 +203,9 @@ def leftover_build_pids(docker_host: str) -> list[int]:
         buildkit = root / cgroup / "buildkit"
         if buildkit.is_dir():
             for procs in buildkit.rglob("cgroup.procs"):
-                pids += [int(pid) for pid in (read_text(procs) or "").split()]
+                step = procs.relative_to(buildkit).parts[0] if procs.parent != buildkit else ""
+                if step not in ignore:
+                    pids += [int(pid) for pid in (read_text(procs) or "").split()]
         if pids:
             break
     return pids

@@ -34,23 +34,33 @@ LABEL = "dockyard.submission"
 BUILD_STOP_GRACE_SECONDS = 10
 
 
-def stop_leftover_build(docker_host: str, grace: float = BUILD_STOP_GRACE_SECONDS) -> int:
-    """After the build CLI was killed, make sure no RUN step process survives on the daemon.
+def stop_leftover_build(
+    docker_host: str,
+    grace: float = BUILD_STOP_GRACE_SECONDS,
+    ignore: set[str] | frozenset[str] = frozenset(),
+    still_ours: Callable[[], bool] = lambda: True,
+) -> int:
+    """After the build CLI was killed, make sure none of this build's RUN step processes survives on the daemon.
 
-    BuildKit kills them itself when the CLI's session ends; this waits `grace` seconds for that, then
-    kills whatever is left in the daemon's BuildKit cgroups. One build runs per daemon at a time, so
-    those processes belong to the build just stopped. Returns how many processes had to be killed.
+    BuildKit kills them itself when the CLI's session ends; this waits `grace` seconds for that, then kills
+    what is left in the per-step cgroups that appeared during this build (`ignore` names those that were there
+    before it began). It only ever does so while `still_ours()` says the build still holds the daemon's lease:
+    then no other build can run there, so those processes are this build's and nobody else's. Returns how
+    many processes had to be killed.
     """
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not leftover_build_pids(docker_host):
+        if not leftover_build_pids(docker_host, ignore):
             return 0
         time.sleep(0.2)
     killed = 0
     # A process may fork while its siblings are killed, so go round a few times.
     for _ in range(5):
-        pids = leftover_build_pids(docker_host)
+        pids = leftover_build_pids(docker_host, ignore)
         if not pids:
+            break
+        if not still_ours():
+            logger.warning("Not killing build processes on %s: the lease is no longer this build's.", docker_host)
             break
         for pid in pids:
             killed += kill_pid(pid)
@@ -92,31 +102,39 @@ def kill_pid(pid: int) -> int:
         return 0
 
 
-def remove_labelled(client: docker.DockerClient, label_filter: str, older_than_seconds: float = 0) -> dict[str, int]:
+def remove_labelled(
+    client: docker.DockerClient,
+    label_filter: str,
+    older_than_seconds: float = 0,
+    keep: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, int]:
     """Remove the containers, then the images, networks and volumes matching a label filter and older than the
     threshold. Containers go first: a network or volume in use cannot be removed.
 
-    Never touches the build cache. Failures are logged, not raised: cleanup must not hide the result.
+    Anything labelled with a submission id in `keep` is left alone. Never touches the build cache. Failures are
+    logged, not raised: cleanup must not hide the result.
     """
     removed = {"containers": 0, "images": 0, "networks": 0, "volumes": 0}
     cutoff = time.time() - older_than_seconds
     filters = {"label": label_filter}
 
-    def old_enough(created: str | int | None) -> bool:
+    def removable(created: str | int | None, labels: dict | None) -> bool:
+        if (labels or {}).get(LABEL) in keep:
+            return False
         return older_than_seconds <= 0 or docker_time(created) <= cutoff
 
     try:
         for container in client.containers.list(all=True, filters=filters):
-            if old_enough(container.attrs.get("Created")):
+            if removable(container.attrs.get("Created"), container.labels):
                 removed["containers"] += _remove_one(lambda c=container: c.remove(force=True, v=True))
         for image in client.images.list(all=True, filters=filters):
-            if old_enough(image.attrs.get("Created")):
+            if removable(image.attrs.get("Created"), image.labels):
                 removed["images"] += _remove_one(lambda i=image: client.images.remove(i.id, force=True))
         for network in client.networks.list(filters=filters):
-            if old_enough(network.attrs.get("Created")):
+            if removable(network.attrs.get("Created"), network.attrs.get("Labels")):
                 removed["networks"] += _remove_one(network.remove)
         for volume in client.volumes.list(filters=filters):
-            if old_enough(volume.attrs.get("CreatedAt")):
+            if removable(volume.attrs.get("CreatedAt"), volume.attrs.get("Labels")):
                 removed["volumes"] += _remove_one(lambda v=volume: v.remove(force=True))
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
         logger.warning("Cleanup of %s was incomplete: %s", label_filter, error)
@@ -134,16 +152,19 @@ def _remove_one(action: Callable[[], object]) -> int:
         return 0
 
 
-def remove_leftovers(docker_host: str, older_than_seconds: float) -> dict[str, int]:
-    """Remove every submission's containers, images, networks and volumes older than the threshold from one daemon.
+def remove_leftovers(
+    docker_host: str, older_than_seconds: float, keep: set[str] | frozenset[str] = frozenset()
+) -> dict[str, int]:
+    """Remove submissions' containers, images, networks and volumes older than the threshold from one daemon,
+    except `keep`'s.
 
-    Call it with older_than_seconds=0 when a worker starts (for the daemons it owns) and periodically with
-    a threshold longer than a build's hard time limit. A fully cached rebuild gets the image's original
-    creation time, so keep the threshold generous. Returns how many of each went.
+    The upkeep calls it with the ids of every submission still queued or running in `keep`, so only what
+    finished submissions left behind goes. A fully cached rebuild gets the image's original creation time,
+    which is why age alone never decides. Returns how many of each went.
     """
     client = make_client(docker_host)
     try:
-        return remove_labelled(client, LABEL, older_than_seconds)
+        return remove_labelled(client, LABEL, older_than_seconds, keep)
     finally:
         client.close()
 

@@ -16,6 +16,9 @@ from contextlib import contextmanager
 import docker
 import docker.errors
 import requests.exceptions
+from django.conf import settings
+from docker.constants import MINIMUM_DOCKER_API_VERSION
+from docker.utils import kwargs_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +40,37 @@ class SandboxError(Exception):
         self.message = message
 
 
+def docker_environment(docker_host: str) -> dict[str, str]:
+    """DOCKER_HOST and, for a daemon reached over TCP, the TLS settings that reach it (for the SDK and the CLI).
+
+    A TCP daemon is always verified with the client certificate in SANDBOX_TLS_CERT_PATH (ca.pem, cert.pem,
+    key.pem); the machine's own DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are used when that setting is empty.
+    """
+    environment = {"DOCKER_HOST": docker_host}
+    if docker_host.startswith("tcp://"):
+        cert_path = settings.SANDBOX_TLS_CERT_PATH or os.environ.get("DOCKER_CERT_PATH", "")
+        if cert_path:
+            environment.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=cert_path)
+        elif os.environ.get("DOCKER_TLS_VERIFY"):
+            environment["DOCKER_TLS_VERIFY"] = os.environ["DOCKER_TLS_VERIFY"]
+    return environment
+
+
 def make_client(docker_host: str, timeout: float = API_TIMEOUT_SECONDS, ping: bool = True) -> docker.DockerClient:
     """A docker SDK client for one sandbox daemon. Raises SandboxError when it cannot be reached.
 
-    The client is made from the environment with DOCKER_HOST replaced, so a remote daemon's TLS settings in
-    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH still apply. ping=False skips the round trip to the daemon.
+    A daemon reached over TCP is spoken to over TLS (see docker_environment). ping=False skips the round trip
+    to the daemon (one is still made to learn its API version).
     """
-    environment = dict(os.environ, DOCKER_HOST=docker_host)
+    settings_from_env = kwargs_from_env(environment=docker_environment(docker_host))
     try:
-        client = docker.from_env(environment=environment, timeout=min(timeout, PING_TIMEOUT_SECONDS))
+        # The version is asked for only once the client ignores the machine's environment: requests would
+        # otherwise let REQUESTS_CA_BUNDLE replace the sandbox's own CA, and HTTP(S)_PROXY route its traffic.
+        client = docker.DockerClient(
+            version=MINIMUM_DOCKER_API_VERSION, timeout=min(timeout, PING_TIMEOUT_SECONDS), **settings_from_env
+        )
+        client.api.trust_env = False
+        client.api._version = client.api._retrieve_server_version()
         if ping:
             client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:

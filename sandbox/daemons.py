@@ -22,8 +22,10 @@ sandbox/cgroups.py), and dockerd runs with --cgroup-parent=/dockyard-sbN, so eve
 that daemon is bound by them. The daemons themselves stay outside that cgroup, so an out-of-memory build kills
 the build, not the daemon; their own memory is capped in the cgroup /dockyard-sbN-daemon.
 
-When settings.SANDBOX_DOCKER_HOST is set there is exactly one daemon, run by someone else (for example a
-docker:dind service): start and stop then only check that it answers.
+Daemons run by someone else (a docker:dind service, another machine) join the pool by their address in
+settings.SANDBOX_REMOTE_HOSTS (or the older single SANDBOX_DOCKER_HOST, which then replaces the local ones) and
+are reached over TLS (sandbox/clients.py); start and stop then only check that they answer. Every worker leases
+from the same pool through Redis (sandbox/leases.py), so capacity grows by adding workers and daemons apart.
 """
 
 from __future__ import annotations
@@ -120,26 +122,30 @@ class DaemonStatus:
 # --- Which daemons exist -------------------------------------------------------------------------------
 
 
+def local_count() -> int:
+    """How many daemons this machine starts itself: none when SANDBOX_DOCKER_HOST names the one remote daemon."""
+    return 0 if settings.SANDBOX_DOCKER_HOST else settings.SANDBOX_COUNT
+
+
+def remote_hosts() -> list[str]:
+    """The DOCKER_HOST values of daemons run by someone else, reached over TLS (SANDBOX_REMOTE_HOSTS)."""
+    hosts = list(settings.SANDBOX_REMOTE_HOSTS)
+    if settings.SANDBOX_DOCKER_HOST and settings.SANDBOX_DOCKER_HOST not in hosts:
+        hosts.insert(0, settings.SANDBOX_DOCKER_HOST)
+    return hosts
+
+
 def daemon(index: int) -> Daemon:
-    """The daemon with this index, as configured by the settings."""
-    if settings.SANDBOX_DOCKER_HOST:
-        if index != 0:
-            raise SandboxSetupError(
-                f"SANDBOX_DOCKER_HOST names one remote daemon, so there is no sandbox number {index}."
-            )
-        root = Path(settings.SANDBOX_ROOT) / "remote"
-        return Daemon(
-            index=0,
-            name="remote",
-            root=root,
-            socket=root / "docker.sock",
-            pidfile=root / "docker.pid",
-            docker_host=settings.SANDBOX_DOCKER_HOST,
-            remote=True,
+    """The daemon with this index in the pool: this machine's own daemons first, then the remote ones."""
+    count, remotes = local_count(), remote_hosts()
+    if not 0 <= index < count + len(remotes):
+        raise SandboxSetupError(
+            f"There is no sandbox number {index}; the pool has {count} local and {len(remotes)} remote "
+            f"(SANDBOX_COUNT is {settings.SANDBOX_COUNT})."
         )
-    if not 0 <= index < settings.SANDBOX_COUNT:
-        raise SandboxSetupError(f"There is no sandbox number {index}; SANDBOX_COUNT is {settings.SANDBOX_COUNT}.")
-    name = f"dockyard-sb{index}"
+    if index >= count:
+        return remote_daemon(index, remotes[index - count])
+    name = f"{settings.SANDBOX_NAME_PREFIX}{index}"
     root = Path(settings.SANDBOX_ROOT) / name
     socket = root / "docker.sock"
     return Daemon(
@@ -152,10 +158,23 @@ def daemon(index: int) -> Daemon:
     )
 
 
+def remote_daemon(index: int, docker_host: str) -> Daemon:
+    """A daemon run by someone else (for example a docker:dind service): only its address is known."""
+    root = Path(settings.SANDBOX_ROOT) / "remote"
+    return Daemon(
+        index=index,
+        name=docker_host.split("://", 1)[-1],
+        root=root,
+        socket=root / "docker.sock",
+        pidfile=root / "docker.pid",
+        docker_host=docker_host,
+        remote=True,
+    )
+
+
 def all_daemons() -> list[Daemon]:
-    """Every configured daemon: one when SANDBOX_DOCKER_HOST is set, else SANDBOX_COUNT local ones."""
-    count = 1 if settings.SANDBOX_DOCKER_HOST else settings.SANDBOX_COUNT
-    return [daemon(index) for index in range(count)]
+    """The whole pool: SANDBOX_COUNT local daemons, then every remote one. Every worker leases from it."""
+    return [daemon(index) for index in range(local_count() + len(remote_hosts()))]
 
 
 def docker_host_for(index: int) -> str:
@@ -189,7 +208,30 @@ def dockerd_args(d: Daemon, dockerd: str = "dockerd") -> list[str]:
         "--userland-proxy=false",
         "--userns-remap=default",
         f"--cgroup-parent={d.cgroup}",
+        *tls_listener_args(d),
     ]
+
+
+def tls_listener_args(d: Daemon) -> list[str]:
+    """An extra API listener over verified TLS on loopback inside the daemon's network namespace, when set.
+
+    Nothing outside the namespace reaches it directly; the pool's test reaches it through a relay as a worker
+    reaches a remote daemon (docs/architecture.md, "Scale-out").
+    """
+    if not settings.SANDBOX_TLS_LISTEN_PORT or d.remote:
+        return []
+    certs = Path(settings.SANDBOX_TLS_SERVER_CERT_PATH)
+    return [
+        f"--host=tcp://127.0.0.1:{tls_listen_port(d)}",
+        "--tlsverify",
+        f"--tlscacert={certs / 'ca.pem'}",
+        f"--tlscert={certs / 'server-cert.pem'}",
+        f"--tlskey={certs / 'server-key.pem'}",
+    ]
+
+
+def tls_listen_port(d: Daemon) -> int:
+    return settings.SANDBOX_TLS_LISTEN_PORT + d.index
 
 
 def containerd_args(d: Daemon, containerd: str = "containerd") -> list[str]:
@@ -403,7 +445,9 @@ def unmount(d: Daemon, tools: dict[str, str]) -> None:
     if not os.path.ismount(d.data_root):
         return
     try:
-        run([tools["umount"], str(d.data_root)], f"unmount {d.data_root}")
+        # Recursive: a dockerd that was killed (and restarted) leaves its own mounts below the data root, such as
+        # a build step's root filesystem and its user-namespace folder; they go first.
+        run([tools["umount"], "--recursive", str(d.data_root)], f"unmount {d.data_root}")
     except SandboxSetupError as error:
         raise SandboxSetupError(
             f"{error} Something still uses the sandbox disk; `fuser -vm {d.data_root}` shows what."

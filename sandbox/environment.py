@@ -24,6 +24,8 @@ import os
 import re
 import secrets
 import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -43,12 +45,20 @@ from docker.types import LogConfig
 
 from .buildkit import TRUNCATED_MARK, BuildResult, BuildStream, build_result, run_streaming
 from .catalog import PROBE_IMAGE, catalog_names
-from .cgroups import daemon_limits
+from .cgroups import buildkit_cgroups, daemon_limits
 from .cleanup import LABEL, kill_container_process_tree, remove_labelled, stop_leftover_build
-from .clients import UNAVAILABLE_MESSAGE, SandboxError, as_sandbox_error, make_client, translate_docker_errors
-from .dockerfile import Dockerfile, DockerfileSyntaxError, parse_dockerfile
+from .clients import (
+    UNAVAILABLE_MESSAGE,
+    SandboxError,
+    as_sandbox_error,
+    docker_environment,
+    make_client,
+    translate_docker_errors,
+)
+from .dockerfile import DockerfileSyntaxError, parse_dockerfile
 from .files import SubmissionRejected, as_bytes, write_context
-from .policy import check_dockerfile, parse_mount
+from .images import image_facts, images_used
+from .policy import check_dockerfile
 
 # Output kept from one command run in a container, for messages and regexes. A container's whole log is
 # capped at 1 MiB by its log options (see _container_options).
@@ -102,6 +112,7 @@ class BuildEnvironment:
         submission_id: int | str,
         on_log: Callable[[str], None],
         on_quiet: Callable[[], None] | None = None,
+        still_ours: Callable[[], bool] = lambda: True,
     ) -> None:
         self.docker_host = docker_host
         self.submission_id = str(submission_id)
@@ -109,12 +120,16 @@ class BuildEnvironment:
         # Called when the build has printed nothing for a moment, so a caller that batches lines can send
         # what it holds instead of keeping the last lines of a slow step back until the next output.
         self.on_quiet = on_quiet
+        # Whether this build still holds the daemon's lease; processes on the daemon are only killed while it does.
+        self.still_ours = still_ours
         self.client: docker.DockerClient | None = None
         self.workdir: Path | None = None
         self.builds = 0
         # The random part of every name this environment gives, so that no name can be guessed.
         self.secret = secrets.token_hex(8)
         self.names_given = 0
+        self.stopped = threading.Event()
+        self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> BuildEnvironment:
         self.client = make_client(self.docker_host)
@@ -140,6 +155,32 @@ class BuildEnvironment:
         self.names_given += 1
         return f"dockyard-{slug(self.submission_id)}-{self.secret}-{kind}{self.names_given}"
 
+    def stop(self) -> None:
+        """Stop everything this environment runs, now, from any thread (its lease on the daemon was lost).
+
+        The build CLI is killed (BuildKit then cancels the RUN step) and this submission's containers are
+        removed; everything the environment is asked to do afterwards fails with a SandboxError.
+        """
+        self.stopped.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(SandboxError):
+            client = make_client(self.docker_host, timeout=20)
+            try:
+                with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+                    for container in client.containers.list(
+                        all=True, filters={"label": f"{LABEL}={self.submission_id}"}
+                    ):
+                        container.remove(force=True, v=True)
+            finally:
+                client.close()
+
+    def _check_not_stopped(self) -> None:
+        if self.stopped.is_set():
+            raise SandboxError("daemon_unavailable", "The build was stopped: its sandbox is no longer held.")
+
     # --- Building ---------------------------------------------------------------------------------------
 
     def build(
@@ -154,8 +195,10 @@ class BuildEnvironment:
         refused = self._refuse_before_build(files, secrets)
         if refused is not None:
             return refused
+        self._check_not_stopped()
         if self.builds == 0:
             self._empty_cache_mounts()
+        steps_before = buildkit_cgroups(self.docker_host)
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
         build_dir.mkdir()
@@ -169,11 +212,12 @@ class BuildEnvironment:
             stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
             timeout = settings.BUILD_TIMEOUT_SECONDS
             returncode, timed_out = run_streaming(
-                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet
+                command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet, self._started
             )
+            self._process = None
             stream.finish()
             if timed_out:
-                stop_leftover_build(self.docker_host)
+                stop_leftover_build(self.docker_host, ignore=steps_before, still_ours=self.still_ours)
             image_id = iidfile.read_text().strip() if iidfile.exists() else None
         finally:
             shutil.rmtree(build_dir, ignore_errors=True)
@@ -218,6 +262,11 @@ class BuildEnvironment:
             f"the sandbox accepts at most {limit // 1024} KiB. Make the ENV and LABEL values shorter, or put "
             "large data in a file that you COPY into the image."
         )
+
+    def _started(self, process: subprocess.Popen) -> None:
+        self._process = process
+        if self.stopped.is_set():
+            os.killpg(process.pid, signal.SIGKILL)
 
     def _answers(self) -> bool:
         try:
@@ -288,51 +337,23 @@ class BuildEnvironment:
         # helpers, a default host) out of the build. TLS settings for a remote daemon are passed on.
         config = build_dir / "docker-config"
         config.mkdir()
-        env = {
+        return {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(build_dir),
             "DOCKER_CONFIG": str(config),
             "DOCKER_BUILDKIT": "1",
-            "DOCKER_HOST": self.docker_host,
             "LANG": "C.UTF-8",
+            **docker_environment(self.docker_host),
         }
-        for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-            if os.environ.get(name):
-                env[name] = os.environ[name]
-        return env
 
     # --- Images and containers --------------------------------------------------------------------------
 
     def image_facts(self, image: str) -> dict[str, Any]:
-        """Size, layers and configuration of an image, for grading and for showing the learner.
-
-        `layers` runs from the base image's layers to the last instruction. `empty_layer` is True for
-        history entries that add no filesystem layer (ENV, CMD, ...); the daemon's history API does not
-        say so directly, so it is inferred from the size and the instruction. `layer_count` is the exact
-        number of filesystem layers.
-        """
+        """Size, layers and configuration of an image, for grading and for showing the learner."""
         with translate_docker_errors(f"inspect the image {image}"):
             found = self._client().images.get(image)
             history = found.history()
-        attrs = found.attrs
-        config = attrs.get("Config") or {}
-        layers = [layer_fact(entry) for entry in reversed(history)]
-        return {
-            "id": found.id,
-            "size": attrs.get("Size", 0),
-            "layer_count": len((attrs.get("RootFS") or {}).get("Layers") or []),
-            "layers": layers,
-            "config": {
-                "user": config.get("User") or "",
-                "exposed_ports": sorted((config.get("ExposedPorts") or {}).keys()),
-                "env": env_dict(config.get("Env") or []),
-                "workdir": config.get("WorkingDir") or "",
-                "cmd": config.get("Cmd"),
-                "entrypoint": config.get("Entrypoint"),
-                "healthcheck": config.get("Healthcheck"),
-                "labels": config.get("Labels") or {},
-            },
-        }
+        return image_facts(found.attrs, history)
 
     def image_archive(self, image: str) -> Iterator[bytes]:
         """`docker save` of one image, as a stream of tar chunks."""
@@ -511,6 +532,7 @@ class BuildEnvironment:
         processes are killed then (or, on a daemon that is not on this machine, the container is stopped).
         """
         timeout = timeout or settings.CHECK_TIMEOUT_SECONDS
+        self._check_not_stopped()
         # The stream is read with its own client, whose socket timeout outlasts the command's time limit.
         client = make_client(self.docker_host, timeout=timeout + 10, ping=False)
         try:
@@ -546,6 +568,7 @@ class BuildEnvironment:
     def _client(self) -> docker.DockerClient:
         if self.client is None:
             raise RuntimeError("BuildEnvironment must be used in a `with` block.")
+        self._check_not_stopped()
         return self.client
 
     def _workdir(self) -> Path:
@@ -605,52 +628,6 @@ def secret_options(build_dir: Path, secrets: dict[str, str]) -> list[str]:
         path.chmod(0o600)
         options += ["--secret", f"id={name},src={path}"]
     return options
-
-
-def images_used(dockerfile: Dockerfile) -> list[str]:
-    """The images a Dockerfile takes from the daemon: FROM bases, and COPY --from or mount from= images.
-
-    Earlier stages, stage numbers and `scratch` are not images.
-    """
-    wanted: list[tuple[str, int]] = [(stage.base, stage.index) for stage in dockerfile.stages]
-    for instruction in dockerfile.instructions:
-        sources = instruction.flag_values("from") if instruction.keyword == "COPY" else []
-        sources += [parse_mount(mount).get("from", "") for mount in instruction.flag_values("mount")]
-        wanted += [(source, instruction.stage) for source in sources if source]
-    images = []
-    for word, stage_index in wanted:
-        name = dockerfile.resolve(word)
-        earlier = dockerfile.stage_named(name or "")
-        if not name or name.lower() == "scratch" or (earlier is not None and earlier.index < stage_index):
-            continue
-        if name.isdigit() and int(name) < stage_index:
-            continue
-        if name not in images:
-            images.append(name)
-    return images
-
-
-def layer_fact(entry: dict[str, Any]) -> dict[str, Any]:
-    created_by = entry.get("CreatedBy") or ""
-    size = int(entry.get("Size") or 0)
-    return {"created_by": created_by, "size": size, "empty_layer": size == 0 and not changes_files(created_by)}
-
-
-def changes_files(created_by: str) -> bool:
-    # BuildKit writes `RUN /bin/sh -c ... # buildkit`, `COPY a b # buildkit`, `ENV A=1`; the classic
-    # builder writes `/bin/sh -c #(nop)  ENV A=1` for metadata and `/bin/sh -c apt-get ...` for RUN.
-    # RUN, COPY, ADD and WORKDIR always add a layer with BuildKit, even an empty one.
-    text = created_by.strip()
-    if text.startswith("/bin/sh -c #(nop)"):
-        text = text.removeprefix("/bin/sh -c #(nop)").strip()
-    elif text.startswith("/bin/sh -c") or text.startswith("|"):
-        return True
-    keyword = text.split(" ", 1)[0].upper()
-    return keyword in ("RUN", "COPY", "ADD", "WORKDIR")
-
-
-def env_dict(entries: list[str]) -> dict[str, str]:
-    return dict(entry.split("=", 1) if "=" in entry else (entry, "") for entry in entries)
 
 
 def shown_command(command: list[str] | str | None) -> str:

@@ -11,6 +11,7 @@ from .cleanup import remove_leftovers
 from .clients import SandboxError
 from .environment import BuildEnvironment
 from .grading import grade_submission
+from .leases import Lease
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -42,26 +43,53 @@ class LogBatcher:
             self.submission.publish("log", text=text)
 
 
-class SubmissionPipeline:
-    def __init__(self, submission: Submission, docker_host: str):
-        self.submission = submission
+class SandboxLost(Exception):
+    """The build could not finish because its sandbox went away: the daemon stopped, or the lease was lost.
+
+    Not the learner's fault: the task retries it once elsewhere (Submission.retry_elsewhere).
+    """
+
+    def __init__(self, docker_host: str, daemon_died: bool, detail: str):
+        super().__init__(detail)
         self.docker_host = docker_host
+        self.daemon_died = daemon_died
+
+
+class SubmissionPipeline:
+    def __init__(self, submission: Submission, lease: Lease):
+        self.submission = submission
+        self.lease = lease
+        self.docker_host = lease.docker_host
         self.log = LogBatcher(submission)
 
     def run(self) -> None:
-        remove_old_leftovers(self.docker_host)
         self.submission.publish("status", status="running", message="Building in the sandbox…")
         try:
             with BuildEnvironment(
-                self.docker_host, self.submission.pk, on_log=self.log.add, on_quiet=self.log.flush
+                self.docker_host,
+                self.submission.pk,
+                on_log=self.log.add,
+                on_quiet=self.log.flush,
+                still_ours=self.lease.is_valid,
             ) as env:
+                # A lease that is lost stops this build at once, before anything else can be placed on the daemon.
+                self.lease.on_lost(env.stop)
                 outcome = self._grade(env)
         except SandboxError as error:
             self.log.flush()
+            self._raise_if_lost(error.reason == "daemon_unavailable", error.message)
             self.submission.fail(error.message, reason=error.reason)
             return
         self.log.flush()
+        build = outcome.get("build") or {}
+        self._raise_if_lost(build.get("reason") == "daemon_unavailable", build.get("message", ""))
         self.submission.finish(outcome)
+
+    def _raise_if_lost(self, daemon_unavailable: bool, detail: str) -> None:
+        if self.lease.lost.is_set():
+            raise SandboxLost(self.docker_host, daemon_died=False, detail=self.lease.lost_reason)
+        if daemon_unavailable:
+            raise SandboxLost(self.docker_host, daemon_died=True, detail=detail)
 
     def _grade(self, env: BuildEnvironment) -> dict:
         return grade_submission(self.submission.exercise, self.submission.files, env, on_check=self._publish_check)
@@ -73,9 +101,16 @@ class SubmissionPipeline:
         self.submission.publish("check", **fields)
 
 
-def remove_old_leftovers(docker_host: str) -> None:
-    """Remove containers and images that outlived their build (a worker died) from one daemon."""
+def remove_finished_leftovers(docker_host: str, unfinished: set[str]) -> dict[str, int]:
+    """Remove containers and images of submissions that are over (a worker died before removing them).
+
+    `unfinished` holds the ids (as text) of submissions still queued or running: what they own is never
+    touched. Only things older than the hard time limit go, as no build can run that long: a daemon may also
+    serve another Dockyard (a test's, say) whose submissions this database does not know.
+    """
     try:
-        remove_leftovers(docker_host, older_than_seconds=settings.BUILD_HARD_TIME_LIMIT + 60)
+        older_than = settings.BUILD_HARD_TIME_LIMIT + 60
+        return remove_leftovers(docker_host, older_than_seconds=older_than, keep=unfinished)
     except SandboxError as error:
         logger.warning("Could not remove leftovers on %s: %s", docker_host, error.message)
+        return {"containers": 0, "images": 0}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 
@@ -12,11 +10,8 @@ from .files import validate_files
 from .grading.spec import build_secret_ids
 from .models import Submission
 from .policy import check_dockerfile
-from .tasks import build_submission
-
-logger = logging.getLogger(__name__)
-
-QUEUE_UNREACHABLE = "The build queue cannot be reached right now. Your files are kept; please try again in a minute."
+from .tasks import enqueue
+from .waiting import place_of_new_submission
 
 
 class RateLimited(Exception):
@@ -28,14 +23,20 @@ class RateLimited(Exception):
 
 
 def check_rate_limits(user) -> None:
-    active = Submission.objects.filter(user=user, status__in=Submission.ACTIVE).count()
+    """Refuse a learner with too many builds waiting, or everyone when the queue is full.
+
+    Only submissions really waiting count (Submission.objects.really_waiting): one whose task was lost and is
+    about to be recovered never locks anybody out.
+    """
+    waiting = Submission.objects.really_waiting()
+    active = waiting.filter(user=user).count()
     per_user = 1 + settings.SUBMISSIONS_QUEUED_PER_USER
     if active >= per_user:
         raise RateLimited(
             f"You already have {active} builds running or waiting (the limit is {per_user}). "
             "Wait for one to finish, then submit again."
         )
-    queued = Submission.objects.filter(status=Submission.Status.QUEUED).count()
+    queued = waiting.filter(status=Submission.Status.QUEUED).count()
     if queued >= settings.SUBMISSIONS_GLOBAL_QUEUE_CAP:
         raise RateLimited(
             "The build queue is full right now. Your files are kept in the editor; please try again in a minute."
@@ -45,22 +46,14 @@ def check_rate_limits(user) -> None:
 def submit(user, exercise, files: dict) -> Submission:
     """Validate the files, create a queued submission and enqueue its build after the commit.
 
-    Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message.
+    Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message. When the
+    queue cannot be reached, the submission stays queued and the learner is told; the upkeep sends it later.
     """
     validated = validate_files(files)
     secret_ids = build_secret_ids(exercise.spec) if exercise is not None else []
     check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names(), secret_ids)
     with transaction.atomic():
         check_rate_limits(user)
-        submission = Submission.queue(user, exercise, files)
+        submission = Submission.queue(user, exercise, files, waiting=place_of_new_submission())
         transaction.on_commit(lambda: enqueue(submission))
     return submission
-
-
-def enqueue(submission: Submission) -> None:
-    """Send the build to the workers; if the queue is unreachable, end the submission with a message."""
-    try:
-        build_submission.apply_async(args=[submission.pk], queue="builds", retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure means the same thing to the learner
-        logger.exception("Could not enqueue submission %s", submission.pk)
-        submission.fail(QUEUE_UNREACHABLE, reason="queue_unreachable")

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker.io docker-compose redis-server debootstrap busybox-static e2fsprogs iproute2 chromium fonts-dejavu-core)
+APT_PACKAGES=(docker.io docker-compose redis-server postgresql openssl debootstrap busybox-static e2fsprogs iproute2 chromium fonts-dejavu-core)
 
 if [ "$(id -u)" != "0" ]; then
   echo "Dockyard's setup installs Debian packages and starts its own Docker daemons, so it runs as root." >&2

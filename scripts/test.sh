@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does: installs what is missing, starts Redis and the sandbox
-# daemons, checks the course content, then runs unit, sandbox and browser tests.
+# daemons, checks the course content, then runs unit, sandbox and browser tests, and the database tests a
+# second time on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +25,8 @@ validate_env=(env DATABASE_URL="sqlite:///$PWD/.state/validate.sqlite3")
 "${validate_env[@]}" .venv/bin/python manage.py loadlessons
 "${validate_env[@]}" .venv/bin/python manage.py validate_content
 .venv/bin/python -m pytest "$@"
+# The database tests again on PostgreSQL, which production uses (Debian's package, started here on loopback).
+if [ $# -eq 0 ]; then
+  scripts/postgres.sh start
+  DATABASE_URL="$(scripts/postgres.sh url)" .venv/bin/python -m pytest -q -m "database and not e2e"
+fi

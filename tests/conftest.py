@@ -86,6 +86,22 @@ def empty_cache():
     cache.clear()
 
 
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that touches the database `database`: CI runs those a second time on PostgreSQL."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("django_db"):
+            item.add_marker(pytest.mark.database)
+
+
 @pytest.fixture
 def docker_host() -> str:
     """A running sandbox daemon (DOCKYARD_TEST_DOCKER_HOST, or the first configured one).

@@ -1,5 +1,7 @@
 """Build output is batched into few events, yet a line is never held back once the build goes quiet."""
 
+import threading
+
 import pytest
 from django.test import override_settings
 
@@ -17,8 +19,11 @@ class QuietBuild:
 
     seen_during_build: list[str] = []
 
-    def __init__(self, docker_host, submission_id, on_log, on_quiet=None):
+    def __init__(self, docker_host, submission_id, on_log, on_quiet=None, still_ours=None):
         self.submission_id, self.on_log, self.on_quiet = submission_id, on_log, on_quiet
+
+    def stop(self):
+        pass
 
     def __enter__(self):
         self.on_log("#5 [2/2] RUN echo slow-step-started && sleep 600")
@@ -34,13 +39,26 @@ class QuietBuild:
         return False
 
 
+class FakeLease:
+    """A lease that is never lost."""
+
+    def __init__(self, docker_host):
+        self.docker_host = docker_host
+        self.lost = threading.Event()
+
+    def is_valid(self):
+        return True
+
+    def on_lost(self, callback):
+        pass
+
+
 @override_settings(CHANNEL_LAYERS=IN_MEMORY)
 def test_a_line_is_published_when_the_build_goes_quiet_not_when_it_ends(monkeypatch):
     submission = Submission.objects.create(user=make_user(), files={"Dockerfile": "FROM busybox\n"})
     monkeypatch.setattr(pipeline, "BuildEnvironment", QuietBuild)
-    monkeypatch.setattr(pipeline, "remove_old_leftovers", lambda docker_host: None)
     monkeypatch.setattr(pipeline.SubmissionPipeline, "_grade", lambda self, env: {"passed": True, "message": "ok"})
-    pipeline.SubmissionPipeline(submission, "unix:///nowhere.sock").run()
+    pipeline.SubmissionPipeline(submission, FakeLease("unix:///nowhere.sock")).run()
     assert QuietBuild.seen_during_build == ["#5 [2/2] RUN echo slow-step-started && sleep 600"]
 
 

@@ -52,7 +52,16 @@ def test_a_good_build_streams_every_line_and_succeeds(stack):
     text = log_text(events)
     positions = [text.index(line) for line in ECHO_LINES]
     assert positions == sorted(positions)
-    assert events[0] == {"seq": 1, "type": "status", "status": "queued", "message": events[0]["message"]}
+    first = events[0]
+    assert first == {
+        "seq": 1,
+        "type": "status",
+        "status": "queued",
+        "message": first["message"],
+        "position": 1,
+        "wait_seconds": first["wait_seconds"],
+    }
+    assert first["message"].startswith("Waiting for a build sandbox: next in line")
     assert any(event["type"] == "status" and event["status"] == "running" for event in events)
     result = events[-1]
     assert result["type"] == "result"

@@ -26,7 +26,8 @@ from sandbox.cgroups import DaemonLimits, daemon_limits, leftover_build_pids
 from sandbox.cleanup import LABEL, docker_time, remove_labelled, remove_leftovers, stop_leftover_build
 from sandbox.clients import SandboxError, make_client
 from sandbox.dockerfile import parse_dockerfile
-from sandbox.environment import BuildEnvironment, RunResult, images_used
+from sandbox.environment import BuildEnvironment, RunResult
+from sandbox.images import images_used
 
 LIMITS = DaemonLimits(memory_mb=1024, pids=512, cgroup="dockyard-sb0")
 

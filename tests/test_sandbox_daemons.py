@@ -23,7 +23,7 @@ from django.core.management import call_command
 from sandbox import catalog, daemons, rootfs
 from sandbox import cgroups as cgroups_module
 from sandbox.catalog import CatalogError
-from sandbox.clients import SandboxError, SandboxSetupError, make_client
+from sandbox.clients import SandboxError, SandboxSetupError, docker_environment, make_client
 
 
 @pytest.fixture
@@ -31,6 +31,9 @@ def sandbox_root(settings, tmp_path):
     settings.SANDBOX_ROOT = tmp_path / "sandboxes"
     settings.SANDBOX_COUNT = 2
     settings.SANDBOX_DOCKER_HOST = ""
+    settings.SANDBOX_REMOTE_HOSTS = []
+    settings.SANDBOX_NAME_PREFIX = "dockyard-sb"
+    settings.SANDBOX_TLS_LISTEN_PORT = 0
     return settings.SANDBOX_ROOT
 
 
@@ -67,8 +70,55 @@ def test_each_daemon_has_its_own_directory_socket_and_host(sandbox_root):
 
 
 def test_a_daemon_number_outside_the_count_is_refused(sandbox_root):
-    with pytest.raises(SandboxSetupError, match="no sandbox number 2; SANDBOX_COUNT is 2"):
+    with pytest.raises(SandboxSetupError, match=r"no sandbox number 2; the pool has 2 local and 0 remote"):
         daemons.daemon(2)
+
+
+def test_a_name_prefix_gives_a_second_set_of_daemons_their_own_folders_cgroups_and_namespaces(sandbox_root, settings):
+    settings.SANDBOX_NAME_PREFIX = "dockyard-rt"
+    first = daemons.daemon(0)
+    assert first.name == "dockyard-rt0"
+    assert first.root == sandbox_root / "dockyard-rt0"
+    assert first.cgroup == "/dockyard-rt0"
+    assert daemons.netns_name(first) == "dockyard-rt0"
+    assert "--cgroup-parent=/dockyard-rt0" in daemons.dockerd_args(first)
+
+
+def test_remote_daemons_join_the_pool_after_the_local_ones(sandbox_root, settings):
+    settings.SANDBOX_COUNT = 1
+    settings.SANDBOX_REMOTE_HOSTS = ["tcp://sandbox-a:2376", "tcp://sandbox-b:2376"]
+    pool = daemons.all_daemons()
+    assert [(d.name, d.remote) for d in pool] == [
+        ("dockyard-sb0", False),
+        ("sandbox-a:2376", True),
+        ("sandbox-b:2376", True),
+    ]
+    assert daemons.all_docker_hosts()[1:] == ["tcp://sandbox-a:2376", "tcp://sandbox-b:2376"]
+
+
+def test_a_pool_of_remote_daemons_only(sandbox_root, settings):
+    settings.SANDBOX_COUNT = 0
+    settings.SANDBOX_REMOTE_HOSTS = ["tcp://sandbox-a:2376"]
+    assert daemons.all_docker_hosts() == ["tcp://sandbox-a:2376"]
+
+
+def test_a_remote_daemon_is_spoken_to_over_verified_tls(settings, tmp_path):
+    settings.SANDBOX_TLS_CERT_PATH = str(tmp_path)
+    assert docker_environment("tcp://sandbox-a:2376") == {
+        "DOCKER_HOST": "tcp://sandbox-a:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(tmp_path),
+    }
+    assert docker_environment("unix:///x/docker.sock") == {"DOCKER_HOST": "unix:///x/docker.sock"}
+
+
+def test_a_local_daemon_can_also_listen_over_tls_inside_its_namespace(sandbox_root, settings, tmp_path):
+    settings.SANDBOX_TLS_LISTEN_PORT = 23760
+    settings.SANDBOX_TLS_SERVER_CERT_PATH = str(tmp_path)
+    args = daemons.dockerd_args(daemons.daemon(1))
+    assert "--host=tcp://127.0.0.1:23761" in args
+    assert "--tlsverify" in args
+    assert f"--tlscert={tmp_path}/server-cert.pem" in args
 
 
 def test_a_remote_docker_host_is_the_only_daemon(sandbox_root, settings):
@@ -76,7 +126,7 @@ def test_a_remote_docker_host_is_the_only_daemon(sandbox_root, settings):
     assert daemons.all_docker_hosts() == ["tcp://sandbox:2376"]
     assert daemons.docker_host_for(0) == "tcp://sandbox:2376"
     assert daemons.daemon(0).remote
-    with pytest.raises(SandboxSetupError, match="one remote daemon"):
+    with pytest.raises(SandboxSetupError, match="no sandbox number 1; the pool has 0 local and 1 remote"):
         daemons.docker_host_for(1)
 
 
@@ -328,10 +378,11 @@ def test_status_of_stopped_daemons(sandbox_root):
     ]
 
 
-def test_the_status_command_is_short_and_human(sandbox_root):
+def test_the_status_command_is_short_and_human(sandbox_root, db, monkeypatch):
+    monkeypatch.setattr("sandbox.health.last_checks", lambda: {})
     out = io.StringIO()
     call_command("sandbox", "status", stdout=out)
-    assert out.getvalue() == "dockyard-sb0: stopped\ndockyard-sb1: stopped\n"
+    assert out.getvalue() == "dockyard-sb0: down\ndockyard-sb1: down\n"
 
 
 # --- Catalog -----------------------------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def test_stale_running_submissions_are_ended_with_a_message(user, settings):
     assert fresh.status == Submission.Status.RUNNING
 
 
-def test_an_unreachable_build_queue_is_a_503_with_words_and_the_submission_ends(
+def test_an_unreachable_build_queue_keeps_the_submission_queued_and_says_so(
     transactional_db, learner_client, monkeypatch
 ):
     def broker_down(*args, **kwargs):
@@ -178,11 +178,15 @@ def test_an_unreachable_build_queue_is_a_503_with_words_and_the_submission_ends(
 
     monkeypatch.undo()
     monkeypatch.setattr("sandbox.submissions.catalog_names", lambda: ["busybox:latest"])
+    monkeypatch.setattr("sandbox.tasks.tickets.issue", lambda submission_id: None)
+    monkeypatch.setattr("sandbox.tasks.tickets.withdraw", lambda submission_id: None)
     monkeypatch.setattr("sandbox.tasks.build_submission.apply_async", broker_down)
     # With no test transaction around it, the commit (and so the enqueue) happens inside the request.
     response = post(learner_client, {"exercise": None, "files": GOOD})
-    assert response.status_code == 503
-    assert "cannot be reached" in response.json()["error"]
+    # Nothing is lost: the submission waits, the learner is told why, and the upkeep sends it when the queue is back.
+    assert response.status_code == 202
     submission = Submission.objects.get()
-    assert submission.status == Submission.Status.ERROR
-    assert [event.type for event in submission.events.order_by("seq")] == ["status", "result"]
+    assert submission.status == Submission.Status.QUEUED
+    events = list(submission.events.order_by("seq"))
+    assert [event.type for event in events] == ["status", "status"]
+    assert "starts as soon as the queue is back" in events[-1].data["message"]

@@ -462,6 +462,86 @@ def test_a_learner_submits_watches_the_build_then_fixes_it_and_passes(ui_server,
     assert log_text(page).count("ERROR: no network") == 1
 
 
+def test_a_waiting_build_shows_its_place_in_the_queue_and_the_wait_as_they_change(ui_server, new_page):
+    page = new_page()
+    sign_up(page, ui_server.url, "queuer")
+    submission_id = submit(page)
+    # The first event already says where the build stands (nothing else is running on this server).
+    page.wait_for_selector("[data-role=build-status]:has-text('in line')")
+    assert build_state(page) == "queued"
+    # The worker and the upkeep tell a new place whenever the queue moves.
+    ui_server.publish(
+        submission_id,
+        {
+            "type": "status",
+            "status": "queued",
+            "message": "Waiting for a build sandbox: 3rd in line, about 40 s to wait.",
+            "position": 3,
+            "wait_seconds": 40,
+        },
+    )
+    page.wait_for_selector("[data-role=build-status]:has-text('3rd in line, about 40 s to wait')")
+    assert page.get_attribute("[data-role=build-state]", "data-position") == "3"
+    ui_server.publish(
+        submission_id,
+        {
+            "type": "status",
+            "status": "queued",
+            "message": "Waiting for a build sandbox: next in line, starting in a moment.",
+            "position": 1,
+            "wait_seconds": 0,
+        },
+    )
+    page.wait_for_selector("[data-role=build-status]:has-text('next in line, starting in a moment')")
+    assert page.get_attribute("[data-role=build-state]", "data-position") == "1"
+    ui_server.publish(submission_id, {"type": "status", "status": "running", "message": "Building in the sandbox…"})
+    page.wait_for_selector("[data-role=build-state][data-state=running]")
+    assert page.get_attribute("[data-role=build-state]", "data-position") is None
+    # A build whose sandbox stopped is retried, and the log says so where the first try ended.
+    ui_server.publish(
+        submission_id,
+        log("#5 [2/2] RUN make"),
+        {"type": "status", "status": "queued", "message": "The build sandbox stopped; retrying.", "retry": True},
+    )
+    wait_for_log(page, "--- The build sandbox stopped; retrying.")
+    ui_server.publish(submission_id, passing_result())
+    page.wait_for_selector("[data-role=build-state][data-state=passed]")
+
+
+def test_the_history_comes_a_page_at_a_time_and_fetches_files_only_when_asked(ui_server, new_page):
+    page = new_page()
+    sign_up(page, ui_server.url, "pager")
+    ui_server.django(
+        f"""
+from django.contrib.auth.models import User
+from lessons.models import Exercise
+from sandbox.models import Submission
+user, exercise = User.objects.get(username="pager"), Exercise.objects.get(slug={EXERCISE!r})
+for n in range(12):
+    Submission.objects.create(user=user, exercise=exercise, status="failed", score=0,
+                              files={{"Dockerfile": f"FROM busybox:latest\\nRUN echo {{n}}\\n"}})
+"""
+    )
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.reload()
+    page.wait_for_selector("[data-role=history-status]:has-text('12 attempts so far; the latest 10 are shown')")
+    assert page.locator(".ws-attempt").count() == 10
+    # The list came without files: nothing has asked for any yet.
+    assert not [url for url in requests if url.endswith("/files/")]
+    page.get_by_role("button", name="Show older attempts").click()
+    page.wait_for_function("() => document.querySelectorAll('.ws-attempt').length === 12")
+    assert page.locator(".ws-history-more").is_hidden()
+    assert page.locator("[data-role=history-status]").text_content() == "12 attempts so far."
+    second = page.locator(".ws-attempt").nth(10)
+    assert "Attempt 2" in second.text_content()
+    second.locator("details summary").click()
+    assert second.locator(".ws-diff-del").first.text_content() == "- RUN echo 0\n"
+    assert second.locator(".ws-diff-add").first.text_content() == "+ RUN echo 1\n"
+    fetched = sorted({url.rsplit("/", 3)[-3] for url in requests if url.endswith("/files/")})
+    assert len(fetched) == 2, fetched  # attempt 2 and the attempt before it, nothing else
+
+
 def test_reloading_mid_build_shows_the_whole_log_exactly_once(ui_server, new_page):
     page = new_page()
     sign_up(page, ui_server.url, "grace")
@@ -611,7 +691,11 @@ def test_another_learner_cannot_open_someone_elses_submission(ui_server, new_pag
     assert outcome["opened"] is False
     assert outcome["messages"] == []
     history = intruder.evaluate(f"() => fetch('/api/exercises/{EXERCISE}/submissions/').then((r) => r.json())")
-    assert history == {"submissions": []}
+    assert (history["submissions"], history["total"]) == ([], 0)
+    files = intruder.evaluate(
+        f"(id) => fetch(`/api/exercises/{EXERCISE}/submissions/${{id}}/files/`).then((r) => r.status)", submission_id
+    )
+    assert files == 404
 
 
 def test_the_log_and_result_helpers_are_safe_and_exact(ui_server, new_page):

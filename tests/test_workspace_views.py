@@ -230,7 +230,7 @@ def test_lint_only_accepts_posts_with_a_csrf_token(fake_linter):
 # --- History ----------------------------------------------------------------------------------------------
 
 
-def test_history_lists_only_the_learners_own_submissions_for_this_exercise(client, exercise):
+def test_history_lists_only_the_learners_own_submissions_for_this_exercise_without_files(client, exercise):
     other_exercise = make_exercise(exercise.lesson, "another-one", order=1)
     learner, someone_else = make_user("learner"), make_user("someone-else")
     first = Submission.objects.create(user=learner, exercise=exercise, files={"Dockerfile": "FROM busybox\n"})
@@ -243,14 +243,17 @@ def test_history_lists_only_the_learners_own_submissions_for_this_exercise(clien
     client.force_login(learner)
     response = client.get(reverse("workspace_history", args=[exercise.slug]))
     assert response.status_code == 200
-    submissions = response.json()["submissions"]
+    body = response.json()
+    assert (body["total"], body["page"], body["pages"], body["next"]) == (2, 1, 1, None)
+    submissions = body["submissions"]
     assert [item["id"] for item in submissions] == [second.pk, first.pk]
     newest = submissions[0]
     assert newest["attempt"] == 2
     assert newest["status"] == "failed"
     assert newest["finished"] is True
     assert newest["score"] == 40
-    assert newest["files"] == {"Dockerfile": "FROM busybox:latest\n"}
+    assert "files" not in newest and "result" not in newest
+    assert newest["files_url"] == f"/api/exercises/{exercise.slug}/submissions/{second.pk}/files/"
     assert newest["events_url"] == f"/ws/submissions/{second.pk}/"
     assert newest["created_at"]
     assert submissions[1]["attempt"] == 1
@@ -265,14 +268,60 @@ def test_history_needs_a_login_and_a_real_exercise(client, exercise):
     response = client.get(reverse("workspace_history", args=["no-such-exercise"]))
     assert response.status_code == 404
     assert "no-such-exercise" in response.json()["error"]
+    response = client.get(reverse("workspace_history", args=[exercise.slug]), {"page": "zero"})
+    assert response.status_code == 400
+    assert "whole number" in response.json()["error"]
 
 
-def test_history_is_capped_and_keeps_attempt_numbers(client, exercise):
+def test_history_pages_through_every_attempt_and_keeps_attempt_numbers(client, exercise):
     learner = make_user()
-    for n in range(views.HISTORY_LIMIT + 5):
+    total = 2 * views.HISTORY_PAGE_SIZE + 3
+    for n in range(total):
         Submission.objects.create(user=learner, exercise=exercise, files={"Dockerfile": f"# {n}\n"})
     client.force_login(learner)
-    submissions = client.get(reverse("workspace_history", args=[exercise.slug])).json()["submissions"]
-    assert len(submissions) == views.HISTORY_LIMIT
-    assert submissions[0]["attempt"] == views.HISTORY_LIMIT + 5
-    assert submissions[-1]["attempt"] == 6
+    url = reverse("workspace_history", args=[exercise.slug])
+    seen = []
+    while url:
+        body = client.get(url).json()
+        assert len(body["submissions"]) <= views.HISTORY_PAGE_SIZE
+        seen += [item["attempt"] for item in body["submissions"]]
+        url = body["next"]
+    assert seen == list(range(total, 0, -1))
+    assert body["pages"] == 3
+    assert client.get(reverse("workspace_history", args=[exercise.slug]), {"page": 9}).json()["submissions"] == []
+
+
+def test_the_files_of_one_attempt_come_with_the_attempt_before_it(client, exercise):
+    learner = make_user()
+    first = Submission.objects.create(user=learner, exercise=exercise, files={"Dockerfile": "FROM busybox\n"})
+    second = Submission.objects.create(user=learner, exercise=exercise, files={"Dockerfile": "FROM busybox:1\n"})
+    client.force_login(learner)
+    body = client.get(reverse("workspace_attempt_files", args=[exercise.slug, second.pk])).json()
+    assert body == {
+        "id": second.pk,
+        "attempt": 2,
+        "files": {"Dockerfile": "FROM busybox:1\n"},
+        "files_pruned": False,
+        "previous": first.pk,
+        "previous_url": f"/api/exercises/{exercise.slug}/submissions/{first.pk}/files/",
+    }
+    body = client.get(reverse("workspace_attempt_files", args=[exercise.slug, first.pk])).json()
+    assert (body["attempt"], body["previous"], body["previous_url"]) == (1, None, None)
+
+
+def test_files_pruned_by_retention_are_said_to_be_gone(client, exercise):
+    learner = make_user()
+    old = Submission.objects.create(user=learner, exercise=exercise, files={})
+    client.force_login(learner)
+    body = client.get(reverse("workspace_attempt_files", args=[exercise.slug, old.pk])).json()
+    assert (body["files"], body["files_pruned"]) == ({}, True)
+
+
+def test_nobody_sees_the_files_of_another_learners_attempt(client, exercise):
+    owner, other = make_user("owner"), make_user("other")
+    attempt = Submission.objects.create(user=owner, exercise=exercise, files={"Dockerfile": "secret\n"})
+    client.force_login(other)
+    response = client.get(reverse("workspace_attempt_files", args=[exercise.slug, attempt.pk]))
+    assert response.status_code == 404
+    assert response.json() == {"error": "There is no such attempt."}
+    assert client.get(reverse("workspace_attempt_files", args=["another-one", attempt.pk])).status_code == 404

@@ -7,6 +7,7 @@ with a message naming the variable, rather than running with a surprising defaul
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -201,13 +202,32 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Sandbox daemons (see docs/architecture.md, "Sandbox facts" and "Limits").
 SANDBOX_ROOT = Path(env_str("SANDBOX_ROOT", "/var/lib/dockyard/sandboxes"))
-SANDBOX_COUNT = env_int("SANDBOX_COUNT", 2, minimum=1)
+SANDBOX_COUNT = env_int("SANDBOX_COUNT", 2, minimum=0)
+# Local daemons are named PREFIX0, PREFIX1, ...: the name is their folder under SANDBOX_ROOT, their cgroup and
+# their network namespace. A test or a load run uses its own prefix to start daemons next to the usual ones.
+SANDBOX_NAME_PREFIX = env_str("SANDBOX_NAME_PREFIX", "dockyard-sb")
+if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", SANDBOX_NAME_PREFIX):
+    # Kept short and plain: it names a network namespace and a cgroup, and unix socket paths are limited.
+    raise ImproperlyConfigured(
+        f"SANDBOX_NAME_PREFIX must be 1 to 16 lower-case letters, digits or dashes, not {SANDBOX_NAME_PREFIX!r}."
+    )
 SANDBOX_MEMORY_MB = env_int("SANDBOX_MEMORY_MB", 1024, minimum=128)
 SANDBOX_PIDS = env_int("SANDBOX_PIDS", 512, minimum=64)
 SANDBOX_CPUS = env_int("SANDBOX_CPUS", 1, minimum=1)
 SANDBOX_DISK_GB = env_int("SANDBOX_DISK_GB", 8, minimum=2)
-# Workers on other machines (compose) name their daemon with DOCKER_HOST instead of a local socket.
+# Daemons run elsewhere (compose's docker:dind services, other machines) join the pool over TLS, with the
+# client certificate (ca.pem, cert.pem, key.pem) in SANDBOX_TLS_CERT_PATH. SANDBOX_DOCKER_HOST is the older
+# single remote daemon, which replaces the local ones.
+SANDBOX_REMOTE_HOSTS = env_list("SANDBOX_REMOTE_HOSTS", "")
 SANDBOX_DOCKER_HOST = env_str("SANDBOX_DOCKER_HOST", "")
+SANDBOX_TLS_CERT_PATH = env_str("SANDBOX_TLS_CERT_PATH", os.environ.get("DOCKER_CERT_PATH", ""))
+# A local daemon can also serve its API over TLS on 127.0.0.1:(PORT + its number) inside its own network
+# namespace (ca.pem, server-cert.pem and server-key.pem in SANDBOX_TLS_SERVER_CERT_PATH); 0 means no.
+SANDBOX_TLS_LISTEN_PORT = env_int("SANDBOX_TLS_LISTEN_PORT", 0)
+SANDBOX_TLS_SERVER_CERT_PATH = env_str("SANDBOX_TLS_SERVER_CERT_PATH", "")
+for _host in SANDBOX_REMOTE_HOSTS:
+    if not _host.startswith("tcp://"):
+        raise ImproperlyConfigured(f"SANDBOX_REMOTE_HOSTS takes tcp://HOST:PORT addresses, not {_host!r}.")
 # The docker CLI used for BuildKit builds. A newer CLI without buildx silently falls back to the
 # classic builder, so the BuildKit-capable client is named explicitly.
 DOCKER_CLI = env_str("DOCKER_CLI", "/usr/bin/docker")
@@ -248,6 +268,17 @@ SANDBOX_DAEMON_MEMORY_MB = env_int("SANDBOX_DAEMON_MEMORY_MB", 1024, minimum=256
 IMAGE_CONFIG_MAX_BYTES = env_int("IMAGE_CONFIG_MAX_BYTES", 64 * 1024, minimum=4096)
 RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
 EVENT_MAX_BYTES = env_int("EVENT_MAX_BYTES", 256 * 1024, minimum=64 * 1024)
+
+# Upkeep (docs/architecture.md, "Reliability"): every worker runs it in a thread of its main process, one
+# worker at a time. It re-enqueues submissions whose task was lost, ends those waiting past the give-up time,
+# checks and restarts the sandbox daemons, tells waiting learners their place in the queue, and prunes.
+UPKEEP_INTERVAL_SECONDS = env_int("UPKEEP_INTERVAL_SECONDS", 5, minimum=1)
+SUBMISSION_GIVE_UP_SECONDS = env_int("SUBMISSION_GIVE_UP_SECONDS", 3600, minimum=60)
+# Retention: build logs and other events, then the learner's files, then the submissions themselves.
+# Verdicts and scores stay as long as the submission; course progress is kept apart and never pruned.
+SUBMISSION_EVENTS_RETENTION_DAYS = env_int("SUBMISSION_EVENTS_RETENTION_DAYS", 30, minimum=1)
+SUBMISSION_FILES_RETENTION_DAYS = env_int("SUBMISSION_FILES_RETENTION_DAYS", 180, minimum=1)
+SUBMISSION_RETENTION_DAYS = env_int("SUBMISSION_RETENTION_DAYS", 365, minimum=1)
 
 LESSONS_CONTENT_DIR = Path(env_str("LESSONS_CONTENT_DIR", str(BASE_DIR / "lessons" / "content")))
 

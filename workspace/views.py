@@ -29,7 +29,7 @@ from .lint import LintBusy, LintTimedOut, lint_in_time_box, seconds_until_allowe
 logger = logging.getLogger(__name__)
 
 DOCKERFILE = "Dockerfile"
-HISTORY_LIMIT = 30
+HISTORY_PAGE_SIZE = 10
 # JSON escaping can grow a text a few times (\u-escapes); anything far beyond the file limit is refused
 # before it is read or parsed.
 LINT_BODY_LIMIT_FACTOR = 6
@@ -160,18 +160,69 @@ def _content_length(request: HttpRequest) -> int:
 @require_GET
 @login_required_json("Log in to see your submissions.")
 def history(request: HttpRequest, slug: str) -> JsonResponse:
+    """One page of the learner's attempts at an exercise, newest first, without their files.
+
+    `?page=N` (from 1) pages through them, HISTORY_PAGE_SIZE at a time; `next` is the next page's URL, or null.
+    An attempt's files come from `attempt_files`, one attempt at a time.
+    """
     exercise = Exercise.objects.filter(slug=slug).first()
     if exercise is None:
         return error(404, f"There is no exercise called '{slug}'.")
-    return JsonResponse({"submissions": learner_history(request.user, exercise)})
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 0
+    if page < 1:
+        return error(400, "The page must be a whole number from 1.")
+    return JsonResponse(learner_history(request.user, exercise, page))
 
 
-def learner_history(user, exercise: Exercise, limit: int = HISTORY_LIMIT) -> list[dict]:
+def learner_history(user, exercise: Exercise, page: int = 1, size: int = HISTORY_PAGE_SIZE) -> dict:
     """The learner's own submissions for one exercise, newest first, numbered as attempts from 1."""
     mine = Submission.objects.filter(user=user, exercise=exercise).select_related("exercise")
     total = mine.count()
-    rows = mine.order_by("-created_at", "-pk")[:limit]
-    return [{**row.to_dict(), "attempt": total - index} for index, row in enumerate(rows)]
+    start = (page - 1) * size
+    rows = mine.order_by("-created_at", "-pk")[start : start + size]
+    pages = max(1, -(-total // size))
+    following = f"{reverse('workspace_history', args=[exercise.slug])}?page={page + 1}" if page < pages else None
+    return {
+        "submissions": [history_item(row, total - start - index) for index, row in enumerate(rows)],
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "next": following,
+    }
+
+
+def history_item(submission: Submission, attempt: int) -> dict:
+    item = submission.to_dict()
+    del item["files"], item["result"]
+    files_url = reverse("workspace_attempt_files", args=[submission.exercise.slug, submission.pk])
+    return {**item, "attempt": attempt, "files_url": files_url}
+
+
+@require_GET
+@login_required_json("Log in to see your submissions.")
+def attempt_files(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
+    """The files of one of the learner's attempts, and which attempt came before it (for the diff)."""
+    submission = Submission.objects.filter(pk=pk, user=request.user, exercise__slug=slug).first()
+    if submission is None:
+        return error(404, "There is no such attempt.")
+    earlier = Submission.objects.filter(user=request.user, exercise_id=submission.exercise_id).filter(
+        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, pk__lt=submission.pk)
+    )
+    previous = earlier.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+    return JsonResponse(
+        {
+            "id": submission.pk,
+            "attempt": earlier.count() + 1,
+            "files": submission.files,
+            # Retention empties the files of old attempts (sandbox/retention.py).
+            "files_pruned": not submission.files,
+            "previous": previous,
+            "previous_url": reverse("workspace_attempt_files", args=[slug, previous]) if previous else None,
+        }
+    )
 
 
 # --- Submissions ------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class Workspace {
           starter: config.starter,
           onShow: (item) => this.open(item),
           onRestore: (item) => this.restore(item),
+          fetchJson: (url) => getJson(url),
         })
       : null;
   }
@@ -88,9 +89,14 @@ class Workspace {
     if (sure) this.editors.resetToStarter();
   }
 
-  restore(item) {
+  async restore(item) {
+    const answer = await this.history.files(item);
+    if (!answer.ok || answer.data.files_pruned) {
+      this.history.showError(answer.ok ? `The files of attempt ${item.attempt} are no longer kept.` : answer.error);
+      return;
+    }
     const sure = window.confirm(`Replace the text in the editor with the files of attempt ${item.attempt}?`);
-    if (sure) this.editors.setFiles(item.files || {});
+    if (sure) this.editors.setFiles(answer.data.files);
   }
 
   // --- Submitting ----------------------------------------------------------------------------------------
@@ -220,9 +226,15 @@ class Workspace {
     else if (event.type === "result") this.resultEvent(event, live);
   }
 
+  // A waiting build's status carries its place in the queue and the estimated wait, updated as the queue
+  // moves; a build that is retried (its sandbox or worker stopped) says so in the log too.
   statusEvent(event) {
     this.lastStatus = event.message || (event.status === "running" ? "Building…" : "Waiting for a build sandbox…");
     this.setBuildState(event.status === "running" ? "running" : "queued", this.lastStatus);
+    const place = this.$("build-state");
+    if (typeof event.position === "number") place.dataset.position = String(event.position);
+    else delete place.dataset.position;
+    if (event.retry) this.log.append(`--- ${event.message}`);
   }
 
   resultEvent(result, live) {
@@ -288,7 +300,7 @@ class Workspace {
       return null;
     }
     const submissions = answer.data.submissions || [];
-    this.history.render(submissions);
+    this.history.render(answer.data);
     const shown = this.current && submissions.find((item) => item.id === this.current.id);
     if (shown && !this.current.attempt) {
       this.current = { ...this.current, attempt: shown.attempt };

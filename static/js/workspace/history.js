@@ -65,26 +65,68 @@ function element(tag, className, text) {
   return node;
 }
 
+// The history comes a page at a time and without files; an attempt's files are fetched when its diff is opened
+// or its files are loaded into the editor (each once, then kept).
 export class HistoryView {
-  constructor({ list, status, starter, onShow, onRestore }) {
+  constructor({ list, status, starter, onShow, onRestore, fetchJson }) {
     this.list = list;
     this.status = status;
     this.starter = starter;
     this.onShow = onShow;
     this.onRestore = onRestore;
+    this.fetchJson = fetchJson;
     this.current = null;
+    this.items = [];
+    this.total = 0;
+    this.next = null;
+    this.filesByUrl = new Map();
+    this.more = element("button", "link-action ws-history-more", "Show older attempts");
+    this.more.type = "button";
+    this.more.hidden = true;
+    this.more.addEventListener("click", () => this.loadMore());
+    this.list.after(this.more);
   }
 
-  render(submissions) {
-    this.status.textContent = submissions.length
-      ? `${submissions.length === 1 ? "One attempt" : `${submissions.length} attempts`} so far.`
+  // `page` is one answer of the history endpoint: {submissions, total, next}. The first page replaces what is
+  // shown; later pages (append) go below it.
+  render(page, { append = false } = {}) {
+    this.items = append ? [...this.items, ...page.submissions] : [...page.submissions];
+    this.total = page.total ?? this.items.length;
+    this.next = page.next || null;
+    const shown = this.items.length;
+    this.status.textContent = this.total
+      ? `${this.total === 1 ? "One attempt" : `${this.total} attempts`} so far${shown < this.total ? `; the latest ${shown} are shown` : ""}.`
       : "No attempts yet.";
-    this.list.replaceChildren(...submissions.map((item, index) => this.row(item, submissions[index + 1])));
+    this.list.replaceChildren(...this.items.map((item) => this.row(item)));
+    this.more.hidden = !this.next;
     this.markCurrent(this.current);
+  }
+
+  async loadMore() {
+    if (!this.next) return;
+    this.more.disabled = true;
+    const answer = await this.fetchJson(this.next);
+    this.more.disabled = false;
+    if (!answer.ok) {
+      this.showError(answer.error);
+      return;
+    }
+    this.render(answer.data, { append: true });
   }
 
   showError(message) {
     this.status.textContent = message;
+  }
+
+  // {ok, data: {files, files_pruned, previous_url, attempt}, error} for one attempt, fetched once.
+  async files(item) {
+    const url = item.files_url;
+    if (!this.filesByUrl.has(url)) {
+      const answer = await this.fetchJson(url);
+      if (!answer.ok) return answer;
+      this.filesByUrl.set(url, answer);
+    }
+    return this.filesByUrl.get(url);
   }
 
   markCurrent(id) {
@@ -97,7 +139,7 @@ export class HistoryView {
     }
   }
 
-  row(item, previous) {
+  row(item) {
     const row = element("li", `ws-attempt ws-attempt-${item.status}`);
     row.dataset.submission = String(item.id);
     const head = element("div", "ws-attempt-head");
@@ -117,24 +159,50 @@ export class HistoryView {
     restore.type = "button";
     restore.addEventListener("click", () => this.onRestore(item));
     actions.append(show, restore);
-    row.append(head, actions, this.diffDetails(item, previous));
+    row.append(head, actions, this.diffDetails(item));
     return row;
   }
 
-  diffDetails(item, previous) {
+  diffDetails(item) {
     const details = element("details", "ws-attempt-diff");
-    let base = previous?.files;
-    let label = previous ? `Changes since attempt ${previous.attempt}` : "Changes from the starter files";
-    if (!previous && item.attempt > 1) {
-      base = null;
-      label = "Changes (the attempt before is no longer listed)";
-    }
+    const label = item.attempt > 1 ? `Changes since attempt ${item.attempt - 1}` : "Changes from the starter files";
     details.append(element("summary", "", label));
-    // Diffs are worked out when first opened: most are never looked at.
-    details.addEventListener("toggle", () => {
-      if (details.open && details.childElementCount === 1) details.append(this.diffBody(base ?? this.starter, item.files));
+    // Diffs (and the files they need) are fetched when first opened: most are never looked at.
+    let opened = false;
+    details.addEventListener("toggle", async () => {
+      if (!details.open || opened) return;
+      opened = true;
+      const body = element("div", "ws-diff");
+      body.append(element("p", "help", "Loading the files…"));
+      details.append(body);
+      body.replaceWith(await this.diffFor(item));
     });
     return details;
+  }
+
+  async diffFor(item) {
+    const mine = await this.files(item);
+    if (!mine.ok) return this.note(mine.error);
+    if (mine.data.files_pruned) return this.note("The files of this attempt are no longer kept.");
+    let base = this.starter;
+    let note = "";
+    if (mine.data.previous_url) {
+      const before = await this.files({ files_url: mine.data.previous_url });
+      if (!before.ok) return this.note(before.error);
+      if (before.data.files_pruned) return this.note("The files of the attempt before are no longer kept.");
+      base = before.data.files;
+    } else if (item.attempt > 1) {
+      note = "The attempt before is no longer kept; these are the changes from the starter files.";
+    }
+    const body = this.diffBody(base, mine.data.files);
+    if (note) body.prepend(element("p", "help", note));
+    return body;
+  }
+
+  note(text) {
+    const body = element("div", "ws-diff");
+    body.append(element("p", "help", text));
+    return body;
   }
 
   diffBody(before, after) {
