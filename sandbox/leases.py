@@ -149,16 +149,18 @@ class Lease:
             close_old_connections()
 
     def _lose(self, reason: str) -> None:
-        if self.lost.is_set():
+        if self.lost_reason:
             return
         logger.error("Lease on %s lost: %s. The build on it stops.", self.docker_host, reason)
         self.lost_reason = reason
-        self.lost.set()
+        # The build is stopped first, and only then is the lease seen as lost: whoever waits for `lost` finds
+        # the build already stopped.
         for callback in self._callbacks:
             try:
                 callback()
             except Exception:  # noqa: BLE001 - every callback must get its chance to stop the build
                 logger.exception("Stopping the build on %s after its lease was lost failed", self.docker_host)
+        self.lost.set()
 
 
 def candidates(hosts: list[str], avoid: str = "") -> list[str]:
