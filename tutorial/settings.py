@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "practice",
     "accounts",
     "sandbox",
+    "teach",
     "ops",
 ]
 
