@@ -1,5 +1,5 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-.PHONY: run test setup services unit lint format migrate lessons validate bench sandbox-status sandbox-stop lock
+.PHONY: run test setup services unit lint format migrate lessons author validate bench sandbox-status sandbox-stop lock
 
 run:            ## set up and run the whole app at http://127.0.0.1:8000
 	scripts/run.sh
@@ -29,6 +29,9 @@ migrate:
 
 lessons:        ## reload the course files into the database
 	.venv/bin/python manage.py loadlessons
+
+author:         ## watch lessons/content, reload on save, preview at http://127.0.0.1:8000/teach/author/
+	DEBUG=$${DEBUG:-true} .venv/bin/python manage.py author
 
 validate:       ## grade every reference solution and starter in the sandbox
 	.venv/bin/python manage.py validate_content

@@ -156,7 +156,7 @@ def changed_paths(before: dict, after: dict) -> list[str]:
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
 
 
-_checked: tuple[dict, list[Problem]] | None = None
+_checked: tuple[Path, dict, list[Problem]] | None = None
 _checked_lock = threading.Lock()
 
 
@@ -166,14 +166,14 @@ def check_course(root: Path | None = None) -> list[Problem]:
     root = root or content_root()
     with _checked_lock:
         files = snapshot(root)
-        if _checked is not None and _checked[0] == files:
-            return _checked[1]
+        if _checked is not None and _checked[:2] == (root, files):
+            return _checked[2]
         try:
             read_course(root)
             problems = []
         except ContentError as error:
             problems = problems_of(error, root)
-        _checked = (files, problems)
+        _checked = (root, files, problems)
         return problems
 
 
