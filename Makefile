@@ -30,8 +30,9 @@ migrate:
 lessons:        ## reload the course files into the database
 	.venv/bin/python manage.py loadlessons
 
-author:         ## watch lessons/content, reload on save, preview at http://127.0.0.1:8000/teach/author/
-	DEBUG=$${DEBUG:-true} .venv/bin/python manage.py author
+author:         ## watch lessons/content, reload on save, preview at http://127.0.0.1:8001/teach/author/
+	.venv/bin/python manage.py migrate --noinput -v0
+	DEBUG=$${DEBUG:-true} .venv/bin/python manage.py author 127.0.0.1:$${AUTHOR_PORT:-8001}
 
 validate:       ## grade every reference solution and starter in the sandbox
 	.venv/bin/python manage.py validate_content

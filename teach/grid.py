@@ -20,6 +20,23 @@ class Cell:
     exercise: Exercise
     pair: Pair | None
     due_at: datetime | None
+    # The learner's attempts page; "" for an exercise not tried.
+    url: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the cell says: ✓ passed or ✗ not yet, attempts, and the last attempt's score."""
+        pair = self.pair
+        if pair is None:
+            return "—"
+        score = "—" if pair.last_score is None else f"{pair.last_score}%"
+        return f"{'✓' if pair.passed else '✗'} {pair.attempts} · {score}"
+
+    @property
+    def state(self) -> str:
+        if self.pair is None:
+            return "untried"
+        return "passed" if self.pair.passed else "tried"
 
     @property
     def late(self) -> bool:
@@ -39,6 +56,10 @@ class Row:
     learner: object
     lessons_read: int
     cells: list[Cell]
+
+    @property
+    def name(self) -> str:
+        return self.learner.get_username()
 
     @property
     def passed(self) -> int:
@@ -97,8 +118,12 @@ def progress_grid(
     due_at: datetime | None = None,
     sort: str = "learner",
     descending: bool = False,
+    link_prefix: str = "",
 ) -> Grid:
-    """The grid for the learners (a subquery of user ids), from the per-learner pairs of `exercise_pairs`."""
+    """The grid for the learners (a subquery of user ids), from the per-learner pairs of `exercise_pairs`.
+
+    With `link_prefix` (the class's learners URL), each tried cell links to `<prefix><user id>/<exercise slug>/`.
+    """
     learners = list(get_user_model().objects.filter(pk__in=learner_ids).order_by("username"))
     read = dict(
         LessonProgress.objects.filter(user__in=learner_ids, lesson__in=[lesson.pk for lesson in lessons])
@@ -112,7 +137,10 @@ def progress_grid(
         Row(
             learner=learner,
             lessons_read=read.get(learner.pk, 0),
-            cells=[Cell(exercise, by_cell.get((learner.pk, exercise.pk)), due_at) for exercise in exercises],
+            cells=[
+                cell(learner.pk, exercise, by_cell.get((learner.pk, exercise.pk)), due_at, link_prefix)
+                for exercise in exercises
+            ],
         )
         for learner in learners
     ]
@@ -126,6 +154,11 @@ def progress_grid(
     else:
         rows.sort(key=lambda row: row_key(row, sort, slugs), reverse=descending)
     return Grid(exercises, lessons, rows, sort, descending)
+
+
+def cell(user_id: int, exercise: Exercise, pair: Pair | None, due_at: datetime | None, link_prefix: str) -> Cell:
+    url = f"{link_prefix}{user_id}/{exercise.slug}/" if pair is not None and link_prefix else ""
+    return Cell(exercise, pair, due_at, url)
 
 
 def row_key(row: Row, sort: str, slugs: list[str]) -> tuple:

@@ -89,8 +89,17 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     pairs = exercise_pairs(scope, with_last_score=True)
     sort = request.GET.get("sort", "learner")
     descending = request.GET.get("order") == "desc"
+    # Built once here rather than reversed for each of a big grid's cells (see teach/urls.py).
+    learners_url = f"{classroom.get_absolute_url()}learners/"
     grid = progress_grid(
-        scope.learners, scope.exercises, classroom.covered_lessons(), pairs, classroom.due_at, sort, descending
+        scope.learners,
+        scope.exercises,
+        classroom.covered_lessons(),
+        pairs,
+        classroom.due_at,
+        sort,
+        descending,
+        learners_url,
     )
     mode = practice_mode(request)
     context = {

@@ -20,7 +20,12 @@ class Command(BaseCommand):
     help = "Watch lessons/content, reload the course when a file changes, and serve the preview at /teach/author/."
 
     def add_arguments(self, parser):
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="where to serve the preview")
+        parser.add_argument(
+            "addrport",
+            nargs="?",
+            default="127.0.0.1:8001",
+            help="where to serve the preview (default 127.0.0.1:8001, next to make run)",
+        )
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the files")
         parser.add_argument("--no-server", action="store_true", help="only watch and reload; serve nothing")
 
