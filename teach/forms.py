@@ -7,6 +7,11 @@ from lessons.models import Exercise, Lesson
 from .models import Classroom, normalise_code
 
 
+class ExerciseChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, exercise: Exercise) -> str:
+        return f"{exercise.title} (lesson {exercise.lesson.order}, {exercise.lesson.title})"
+
+
 class ClassroomForm(forms.ModelForm):
     due_at = forms.DateTimeField(
         label="Due date",
@@ -20,7 +25,7 @@ class ClassroomForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="None chosen: the lessons of the chosen exercises, or the whole course.",
     )
-    exercises = forms.ModelMultipleChoiceField(
+    exercises = ExerciseChoices(
         queryset=Exercise.objects.select_related("lesson"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
