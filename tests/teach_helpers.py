@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 
 from lessons.models import Exercise, Lesson, Question
+from ops.livestack import free_port, stop_process, wait_for_port
 from practice.models import PracticeAttempt
 from sandbox.models import Submission
 from teach.models import INSTRUCTORS_GROUP, Classroom, Membership
 
 from .conftest import make_user
 
+ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
@@ -121,3 +127,49 @@ def could_not_finish(user: User, exercise: Exercise, at: datetime) -> Submission
 
 def answer(user: User, question: Question, correct: bool, at: datetime, mode: str = "quiz") -> PracticeAttempt:
     return PracticeAttempt.objects.create(user=user, question=question, correct=correct, mode=mode, answered_at=at)
+
+
+class AuthorServer:
+    """`manage.py author` in a subprocess, on a SQLite file and a course folder of its own, with a staff user."""
+
+    USERNAME, PASSWORD = "author", "pw-author-1"
+
+    def __init__(self, workdir: Path, content: Path):
+        self.workdir = workdir
+        self.content = content
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "LESSONS_CONTENT_DIR": str(content),
+            "DEBUG": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return (self.workdir / "author.log").read_text()
+
+    def start(self) -> AuthorServer:
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=self.env, check=True, timeout=120)
+        code = f"from django.contrib.auth.models import User; User.objects.create_superuser({self.USERNAME!r}, '', {self.PASSWORD!r})"
+        subprocess.run([*manage, "shell", "-c", code], cwd=ROOT, env=self.env, check=True, timeout=60)
+        with open(self.workdir / "author.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [*manage, "author", f"127.0.0.1:{self.port}", "--interval", "0.2"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        stop_process(self.process)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,11 +12,10 @@ import requests
 
 from lessons import authoring
 from lessons.models import Lesson
-from ops.livestack import free_port, stop_process, wait_for_port
 
 from .conftest import make_user, write_file, write_lesson
+from .teach_helpers import AuthorServer
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = """
 - id: image-vs-container
   type: choice
@@ -260,45 +256,24 @@ class _fixed:
 
 
 def test_manage_py_author_serves_the_preview_and_reloads_on_save(tmp_path):
-    content = write_course(tmp_path / "content")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "LESSONS_CONTENT_DIR": str(content),
-        "DEBUG": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    code = "from django.contrib.auth.models import User; User.objects.create_superuser('author', '', 'pw-author-1')"
-    subprocess.run([*manage, "shell", "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
-    log = open(tmp_path / "author.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [*manage, "author", f"127.0.0.1:{port}", "--interval", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
+    server = AuthorServer(tmp_path, write_course(tmp_path / "content")).start()
     try:
-        wait_for_port(port)
         session = requests.Session()
-        base = f"http://127.0.0.1:{port}"
-        form = session.get(f"{base}/accounts/login/").text
+        form = session.get(f"{server.url}/accounts/login/").text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-        session.post(
-            f"{base}/accounts/login/", {"username": "author", "password": "pw-author-1", "csrfmiddlewaretoken": token}
-        )
-        page = session.get(f"{base}/teach/author/lessons/first/").text
+        credentials = {"username": server.USERNAME, "password": server.PASSWORD, "csrfmiddlewaretoken": token}
+        session.post(f"{server.url}/accounts/login/", credentials)
+        page = session.get(f"{server.url}/teach/author/lessons/first/").text
         assert "<h1>First steps</h1>" in page and "watching the files" in page
-        version = session.get(f"{base}/teach/author/status/").json()["version"]
+        version = session.get(f"{server.url}/teach/author/status/").json()["version"]
 
-        write_lesson(content, "01-first", title="Saved in the editor")
+        write_lesson(server.content, "01-first", title="Saved in the editor")
         deadline = time.monotonic() + 15
-        while session.get(f"{base}/teach/author/status/").json()["version"] == version:
+        while session.get(f"{server.url}/teach/author/status/").json()["version"] == version:
             assert time.monotonic() < deadline, "the preview never saw the change"
             time.sleep(0.2)
-        assert "<h1>Saved in the editor</h1>" in session.get(f"{base}/teach/author/lessons/first/").text
+        assert "<h1>Saved in the editor</h1>" in session.get(f"{server.url}/teach/author/lessons/first/").text
     finally:
-        stop_process(process)
-        log.close()
-    output = (tmp_path / "author.log").read_text()
-    assert "Loaded 1 lessons, 1 exercises and 1 questions" in output
-    assert "(01-first/lesson.md)" in output
+        server.stop()
+    assert "Loaded 1 lessons, 1 exercises and 1 questions" in server.output
+    assert "(01-first/lesson.md)" in server.output

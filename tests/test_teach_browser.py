@@ -87,7 +87,9 @@ def test_an_instructor_creates_a_class_a_learner_joins_and_a_submission_appears(
         cell = teacher_page.get_by_test_id("cell-learner-first-image")
         expect(cell).to_have_text("✗ 1 · 50%")
         expect(teacher_page.get_by_test_id("exercise-first-image")).to_contain_text("1")
-        expect(teacher_page.get_by_test_id("check-first-image-non-root")).to_contain_text("the final stage runs as root.")
+        expect(teacher_page.get_by_test_id("check-first-image-non-root")).to_contain_text(
+            "the final stage runs as root."
+        )
         shot(teacher_page, "dashboard")
 
         cell.get_by_role("link").click()
