@@ -10,14 +10,34 @@ from django.http import HttpResponse
 from .analytics import TOP_MESSAGES, CheckRow, ExerciseRow, QuestionRow
 from .grid import Grid
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def csv_response(filename: str, rows: Iterable[list]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([cell(value) for value in row])
     return response
+
+
+def cell(value: object) -> object:
+    """A value as a CSV cell. Text that a spreadsheet would run as a formula (a username such as "+1-2", a
+    failure message that quotes a learner's output) is prefixed with a quote; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not is_number(value):
+        return "'" + value
+    return value
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def percent(share: float | None) -> str:

@@ -10,7 +10,6 @@ import re
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
@@ -168,8 +167,3 @@ def store_check_results(submission: Submission) -> int:
     CheckResult.objects.filter(submission_id=submission.pk).delete()
     CheckResult.objects.bulk_create(rows)
     return len(rows)
-
-
-def ensure_instructors_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=INSTRUCTORS_GROUP)
-    return group
