@@ -1,7 +1,7 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
 # They are development commands: DEBUG is on unless set otherwise (scripts/test.sh turns it off for the tests).
 export DEBUG ?= true
-.PHONY: run test setup services unit lint format migrate lessons validate bench load sandbox-status sandbox-stop lock
+.PHONY: run test setup services unit lint format migrate lessons author validate bench load sandbox-status sandbox-stop lock
 
 run:            ## set up and run the whole app at http://127.0.0.1:8000
 	scripts/run.sh
@@ -31,6 +31,10 @@ migrate:
 
 lessons:        ## reload the course files into the database
 	.venv/bin/python manage.py loadlessons
+
+author:         ## watch lessons/content, reload on save, preview at http://127.0.0.1:8001/teach/author/
+	.venv/bin/python manage.py migrate --noinput -v0
+	DEBUG=$${DEBUG:-true} .venv/bin/python manage.py author 127.0.0.1:$${AUTHOR_PORT:-8001}
 
 validate:       ## grade every reference solution and starter in the sandbox
 	.venv/bin/python manage.py validate_content

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "practice",
     "accounts",
     "sandbox",
+    "teach",
     "ops",
 ]
 

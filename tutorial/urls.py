@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("workspace.urls")),
     path("", include("lessons.urls")),
     path("practice/", include("practice.urls")),
+    path("teach/", include("teach.urls")),
 ]
