@@ -9,6 +9,7 @@ from django.db import transaction
 
 from .catalog import catalog_names
 from .files import validate_files
+from .labs.plan import LAB_KINDS, kind_of, lab_plan
 from .models import Submission
 from .policy import check_dockerfile
 from .tasks import build_submission
@@ -44,10 +45,15 @@ def check_rate_limits(user) -> None:
 def submit(user, exercise, files: dict) -> Submission:
     """Validate the files, create a queued submission and enqueue its build after the commit.
 
-    Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message.
+    Raises SubmissionRejected (bad files, or a refused Dockerfile, commands.sh or compose.yaml) or RateLimited,
+    each with a message.
     """
-    validated = validate_files(files)
-    check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names())
+    kind = kind_of(exercise)
+    if kind in LAB_KINDS:
+        lab_plan(kind, files)
+    else:
+        validated = validate_files(files)
+        check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names())
     with transaction.atomic():
         check_rate_limits(user)
         submission = Submission.queue(user, exercise, files)

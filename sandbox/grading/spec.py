@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .lab_spec import LAB, LAB_CHECK_TYPES, LAB_KINDS, LAB_LIMIT_FIELDS, STATE, lab_problems
+
 # When each check type runs. The grader runs the phases in this order.
 STATIC = "static"  # the Dockerfile text only: hadolint and our own parser
 BUILD = "build"  # the build itself
@@ -17,7 +19,9 @@ RUNTIME = "runtime"  # a container started from the image
 CACHE = "cache"  # a second build after a source change
 COMPARE = "compare"  # the reference solution's image
 
-PHASES = (STATIC, BUILD, IMAGE, RUNTIME, CACHE, COMPARE)
+# Labs (kind: commands or compose) have phases of their own, LAB then STATE: see lab_spec.py.
+PHASES = (STATIC, BUILD, IMAGE, RUNTIME, CACHE, COMPARE, LAB, STATE)
+KINDS = ("dockerfile", *LAB_KINDS)
 
 RULE_PATTERN = re.compile(r"^(DL|SC)\d{4}$")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -26,7 +30,7 @@ KEYWORDS = {
     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 }  # fmt: skip
 COMMON_FIELDS = {"id", "type", "title", "hint", "section", "points"}
-LIMIT_FIELDS = {"check_seconds"}
+LIMIT_FIELDS = {"check_seconds", *LAB_LIMIT_FIELDS}
 
 
 # --- Field validators: each returns a problem ("must be ...") or "" when the value is fine -------------------
@@ -246,6 +250,7 @@ CHECK_TYPES: dict[str, CheckType] = {
     # The reference solution's image.
     "compare": CheckType(COMPARE, {"max_ratio": (_number, False)}),
 }
+CHECK_TYPES |= LAB_CHECK_TYPES
 
 
 def phase_of(check: dict) -> str:
@@ -305,8 +310,8 @@ def spec_problems(spec: dict) -> list[str]:
     if not isinstance(spec, dict):
         return ["the exercise must be a mapping with title, prompt and checks"]
     problems = []
-    if "kind" in spec and spec["kind"] != "dockerfile":
-        problems.append(f"'kind' must be 'dockerfile' (the only kind the grader knows); got {spec['kind']!r}")
+    if "kind" in spec and spec["kind"] not in KINDS:
+        problems.append(f"'kind' must be one of {', '.join(KINDS)}; got {spec['kind']!r}")
     if "limits" in spec:
         problems.extend(_limits_problems(spec["limits"]))
     if "context_files" in spec and _context_files(spec["context_files"]):
@@ -324,7 +329,8 @@ def spec_problems(spec: dict) -> list[str]:
             problems.append(f"checks[{index}] ({check['type']}): id '{check['id']}' is used twice")
         seen.add(check["id"])
     valid = [c for c in checks if isinstance(c, dict) and c.get("type") in CHECK_TYPES]
-    needs_image = [c for c in valid if phase_of(c) not in (STATIC, BUILD)]
+    problems.extend(lab_problems(spec, [c for c in checks if isinstance(c, dict) and not _check_problems(0, c)]))
+    needs_image = [c for c in valid if phase_of(c) in (IMAGE, RUNTIME, CACHE, COMPARE)]
     if needs_image and not any(c["type"] == "build" for c in valid):
         first = needs_image[0]
         problems.append(
