@@ -227,6 +227,7 @@ LAB_CHECK_TYPES: dict[str, LabCheckType] = {
         STATE,
         {
             "network": (_name, False),
+            "ready": (_argv, False),
             "write": (_argv, True),
             "read": (_argv, True),
             "stdout": (_regex, True),

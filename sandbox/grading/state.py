@@ -21,8 +21,8 @@ from .runtime import tail
 POLL_SECONDS = 0.5
 DEFAULT_WITHIN = {"container-state": 5, "reach": 10, "http": 15, "probe": 15, "healthy": 60, "survives-down-up": 40}
 PROBE_SECONDS = 8
-# How long a name that does not resolve is retried (see Unresolved).
-NAME_SECONDS = 3
+# How long a Brief outcome is retried.
+BRIEF_SECONDS = 3
 
 # Looks a name up with a time limit: on a user-defined network, Docker's DNS forwards a name it does not
 # know to the daemon's own resolvers, which the sandbox cannot reach, so an unknown name takes many seconds to
@@ -119,9 +119,13 @@ def missing(context: StateContext, words: str) -> Outcome:
     return fail(f"{words} does not exist ({have}).")
 
 
-class Unresolved(Outcome):
-    """A probe whose host name did not resolve: retried only for a moment, since Docker's DNS knows a name as
-    soon as its container is on the network, and waiting longer would change nothing."""
+class Brief(Outcome):
+    """An outcome retried only for a moment: a name that does not resolve (Docker's DNS knows a name as soon as
+    its container is on the network) or a server that answers, but wrongly. Waiting longer changes nothing."""
+
+
+class Settled(Outcome):
+    """An outcome that waiting cannot change (a container that exited for good): returned at once."""
 
 
 def wait_until(within: float, attempt):
@@ -130,7 +134,9 @@ def wait_until(within: float, attempt):
     while True:
         outcome = attempt()
         elapsed = time.monotonic() - started
-        if outcome.passed or elapsed >= within or (isinstance(outcome, Unresolved) and elapsed >= NAME_SECONDS):
+        if outcome.passed or elapsed >= within or isinstance(outcome, Settled):
+            return outcome
+        if isinstance(outcome, Brief) and elapsed >= BRIEF_SECONDS:
             return outcome
         time.sleep(POLL_SECONDS)
 
@@ -177,13 +183,29 @@ def judge_state(check: dict, attrs: dict | None, logs: str, words: str) -> Outco
     return ok(f"{words} is {describe_state(attrs)}{output}.")
 
 
+def is_final(attrs: dict) -> bool:
+    """True when the container will not change by itself any more: stopped, and no restart policy will act."""
+    state = attrs.get("State") or {}
+    if state.get("Status") not in ("exited", "dead", "created"):
+        return False
+    policy = (attrs.get("HostConfig") or {}).get("RestartPolicy") or {}
+    name = policy.get("Name") or "no"
+    if name == "on-failure":
+        limit = policy.get("MaximumRetryCount") or 0
+        return state.get("ExitCode") == 0 or (limit > 0 and (attrs.get("RestartCount") or 0) >= limit)
+    return name == "no" or state.get("Status") == "created"
+
+
 def check_container_state(check: dict, context: StateContext) -> Outcome:
     name, words = target(check)
 
     def attempt() -> Outcome:
         attrs = context.lab.container(name)
         logs = context.lab.logs(attrs) if attrs is not None and "logs" in check else ""
-        return judge_state(check, attrs, logs, words)
+        outcome = judge_state(check, attrs, logs, words)
+        if not outcome.passed and attrs is not None and is_final(attrs):
+            return Settled(outcome.passed, outcome.message)
+        return outcome
 
     outcome = wait_until(check.get("within", DEFAULT_WITHIN["container-state"]), attempt)
     if not outcome.passed and check.get("status") != "absent" and context.lab.container(name) is None:
@@ -310,7 +332,7 @@ def check_reach(check: dict, context: StateContext) -> Outcome:
         if found["resolved"] is None:
             seen = f"the name {host} does not resolve {where} ({found['error']})"
             if reachable:
-                return Unresolved(False, seen[0].upper() + seen[1:] + ".")
+                return Brief(False, seen[0].upper() + seen[1:] + ".")
         elif found["connected"]:
             seen = f"{where}, {host} resolves to {found['resolved']} and port {port} accepts connections"
         else:
@@ -335,14 +357,14 @@ def check_http(check: dict, context: StateContext) -> Outcome:
         first, _, body = output.partition("\n")
         if not first.strip().isdigit():
             answer = f"GET {url} {where} got no answer: {tail(body or first, 120)}"
-            return Unresolved(False, answer) if "does not resolve" in body else fail(answer)
+            return Brief(False, answer) if "does not resolve" in body else fail(answer)
         status = int(first)
         seconds = time.monotonic() - started
         if status != want:
-            return fail(f"GET {url} {where} answered {status}, expected {want}: {tail(body, 120)}")
+            return Brief(False, f"GET {url} {where} answered {status}, expected {want}: {tail(body, 120)}")
         if "body" in check and not re.search(check["body"], body):
-            return fail(f"GET {url} {where} answered {status}, but the body does not match `{check['body']}`: "
-                        f"{tail(body, 120)}")  # fmt: skip
+            return Brief(False, f"GET {url} {where} answered {status}, but the body does not match "
+                         f"`{check['body']}`: {tail(body, 120)}")  # fmt: skip
         return ok(f"GET {url} {where} answered {status} after {seconds:.1f} s: {tail(body, 120)}")
 
     return wait_until(check.get("within", DEFAULT_WITHIN["http"]), attempt)
@@ -378,7 +400,7 @@ def check_survives_down_up(check: dict, context: StateContext) -> Outcome:
     network = check.get("network", "default")
     place, where = {"network": network}, f"from the network {network}"
     within = check.get("within", DEFAULT_WITHIN["survives-down-up"])
-    written = wait_until(within, lambda: run_probe({**check, "stdout": None}, context, check["write"], place, where))
+    written = wait_for_service(check, context, place, where, within, check["write"])
     if not written.passed:
         return fail(f"the test data could not be written before `down`: {written.message}")
     down = context.lab.compose(["down"], 60, by_grader=True)
@@ -387,10 +409,25 @@ def check_survives_down_up(check: dict, context: StateContext) -> Outcome:
     up = context.lab.compose(["up", "--detach", "--no-color"], 120, by_grader=True)
     if not up.ok:
         return fail(f"`docker-compose up` failed after `down`: {tail(' '.join(up.tail), 160)}")
-    read = wait_until(within, lambda: run_probe(check, context, check["read"], place, where))
+    read = wait_for_service(check, context, place, where, within, check["read"], check["stdout"])
     if not read.passed:
         return fail(f"after `docker-compose down` and `up`, the data written before was gone: {read.message}")
     return ok(f"after `docker-compose down` and `up`, the data was still there: {read.message}")
+
+
+def wait_for_service(
+    check: dict, context: StateContext, place: dict, where: str, within: float, run: list[str], stdout: str = ""
+) -> Outcome:
+    """Run `run` once the service is ready: after `ready` succeeds (when given), it is tried only briefly."""
+    wanted = {**check, "stdout": stdout or None, "exit_code": 0}
+    if "ready" in check:
+        ready = wait_until(
+            within, lambda: run_probe({**check, "stdout": None, "exit_code": 0}, context, check["ready"], place, where)
+        )
+        if not ready.passed:
+            return fail(f"the service was not ready within {within:g} s: {ready.message}")
+        within = BRIEF_SECONDS
+    return wait_until(within, lambda: run_probe(wanted, context, run, place, where))
 
 
 STATE_CHECKS = {
