@@ -11,6 +11,7 @@ from .cleanup import remove_leftovers
 from .clients import SandboxError
 from .environment import BuildEnvironment
 from .grading import grade_submission
+from .labs.plan import LAB_KINDS, kind_of
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class SubmissionPipeline:
 
     def run(self) -> None:
         remove_old_leftovers(self.docker_host)
-        self.submission.publish("status", status="running", message="Building in the sandbox…")
+        lab = kind_of(self.submission.exercise) in LAB_KINDS
+        message = "Running your lab in the sandbox…" if lab else "Building in the sandbox…"
+        self.submission.publish("status", status="running", message=message)
         try:
             with BuildEnvironment(
                 self.docker_host, self.submission.pk, on_log=self.log.add, on_quiet=self.log.flush

@@ -30,7 +30,7 @@ KEYWORDS = {
     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 }  # fmt: skip
 COMMON_FIELDS = {"id", "type", "title", "hint", "section", "points"}
-LIMIT_FIELDS = {"check_seconds", *LAB_LIMIT_FIELDS}
+LIMIT_FIELDS = {"check_seconds"}
 
 
 # --- Field validators: each returns a problem ("must be ...") or "" when the value is fine -------------------
@@ -293,13 +293,13 @@ def _check_problems(index: int, check: object) -> list[str]:
     return problems
 
 
-def _limits_problems(limits: object) -> list[str]:
+def _limits_problems(limits: object, known: set[str] = LIMIT_FIELDS) -> list[str]:
     if not isinstance(limits, dict):
         return ["'limits' must be a mapping such as {check_seconds: 20}"]
     problems = []
     for key, value in limits.items():
-        if key not in LIMIT_FIELDS:
-            problems.append(f"limits: unknown key '{key}' (known: {', '.join(sorted(LIMIT_FIELDS))})")
+        if key not in known:
+            problems.append(f"limits: unknown key '{key}' (known: {', '.join(sorted(known))})")
         elif _number(value):
             problems.append(f"limits: '{key}' must be a number of seconds")
     return problems
@@ -313,7 +313,8 @@ def spec_problems(spec: dict) -> list[str]:
     if "kind" in spec and spec["kind"] not in KINDS:
         problems.append(f"'kind' must be one of {', '.join(KINDS)}; got {spec['kind']!r}")
     if "limits" in spec:
-        problems.extend(_limits_problems(spec["limits"]))
+        lab = spec.get("kind") in LAB_KINDS
+        problems.extend(_limits_problems(spec["limits"], LIMIT_FIELDS | LAB_LIMIT_FIELDS if lab else LIMIT_FIELDS))
     if "context_files" in spec and _context_files(spec["context_files"]):
         problems.append(f"'context_files' {_context_files(spec['context_files'])}")
     checks = spec.get("checks")

@@ -59,7 +59,9 @@ class LineContext:
     """What a subcommand's check may read (the lab so far, the submitted files) and what the line declares."""
 
     names: LabNames
-    files: dict[str, str]
+    # The submission's files; None when only commands.sh is at hand (the live lint), and checks of the files
+    # it names are left to the submission.
+    files: dict[str, str] | None
     new: LabNames = field(default_factory=LabNames)
 
     def container(self, name: str) -> None:
@@ -129,7 +131,7 @@ def command_path(words: list[str]) -> tuple[tuple[str, ...], str, list[str]]:
     return path, canonical, rest
 
 
-def check_line(command: CommandLine, names: LabNames, files: dict[str, str]) -> LabCommand:
+def check_line(command: CommandLine, names: LabNames, files: dict[str, str] | None) -> LabCommand:
     """Check one command against the policy; returns it ready to run, and adds what it creates to `names`."""
     try:
         path, canonical, rest = command_path(command.words)
@@ -156,7 +158,7 @@ def check_commands(text: str, files: dict[str, str] | None = None) -> CommandPla
     if not commands:
         raise CommandRefused(1, "commands.sh has no commands yet: write one docker command per line")
     for command in commands:
-        plan.commands.append(check_line(command, plan.names, files or {}))
+        plan.commands.append(check_line(command, plan.names, files if files is not None else {}))
     return plan
 
 
@@ -168,7 +170,7 @@ def command_problems(text: str, files: dict[str, str] | None = None) -> list[dic
         try:
             words = split_words(line, joined)
             if words:
-                check_line(CommandLine(line, joined, words), names, files or {})
+                check_line(CommandLine(line, joined, words), names, files)
         except CommandRefused as refused:
             problems.append({"line": refused.line, "message": refused.reason})
     return problems

@@ -167,7 +167,8 @@ def read_compose(text: str, findings: Findings) -> dict | None:
 
 
 class ComposePolicy:
-    def __init__(self, text: str, files: dict[str, str]) -> None:
+    def __init__(self, text: str, files: dict[str, str] | None) -> None:
+        # None when only compose.yaml is at hand (the live lint): the files it names are checked on submit.
         self.files = files
         self.findings = Findings(key_lines(text))
         self.data = read_compose(text, self.findings)
@@ -288,6 +289,9 @@ class ComposePolicy:
             self.problem(path, "a build's context must be one of the lab's own folders, such as .")
             return
         dockerfile = posixpath.normpath(posixpath.join(folder, str(settings.get("dockerfile", "Dockerfile"))))
+        if self.files is None:
+            self.plan.builds[name] = (folder, dockerfile)
+            return
         text = self.files.get(dockerfile)
         if text is None:
             self.problem(path, f"the lab has no file {dockerfile} for the service `{name}` to build from")
@@ -348,7 +352,8 @@ class ComposePolicy:
         env_files = service.get("env_file") or []
         for index, entry in enumerate([env_files] if isinstance(env_files, str) else env_files):
             where = posixpath.normpath(str(entry))
-            if str(entry).startswith("/") or where.startswith("..") or where not in self.files:
+            unknown = self.files is not None and where not in self.files
+            if str(entry).startswith("/") or where.startswith("..") or unknown:
                 self.problem((*path, "env_file", index), f"env_file `{entry}` must be one of the lab's files")
 
 
@@ -361,7 +366,7 @@ def check_compose(text: str, files: dict[str, str]) -> ComposePlan:
     return plan
 
 
-def compose_problems(text: str, files: dict[str, str]) -> list[dict]:
+def compose_problems(text: str, files: dict[str, str] | None) -> list[dict]:
     """Every problem in a compose.yaml as [{line, message}], for the live lint."""
     policy = ComposePolicy(text, files)
     policy.check()
