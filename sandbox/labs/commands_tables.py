@@ -30,6 +30,7 @@ NO_BRIDGE = (
     "the sandbox has no default bridge network: create a network (docker network create NAME) and use --network NAME"
 )
 HOST_NETWORK = "--network host would share the machine's network; put the container on a network you create"
+DRIVER_OPTIONS = "volume and network driver options are not available: they can mount the machine's folders"
 FOLLOW = "--follow never ends here: leave out -f; the log shows what the container printed so far"
 NO_TERMINAL = "there is no terminal here: leave out -t (and -it); each command's output is shown in the log"
 
@@ -77,7 +78,7 @@ REFUSED_FLAGS = {
     "--ssh": "the sandbox has no SSH agent to give a build",
     "--cache-from": "the sandbox keeps its own build cache; leave out --cache-from",
     "--cache-to": "the sandbox keeps its own build cache; leave out --cache-to",
-    "--opt": "volume and network driver options are not available: they can mount the machine's folders",
+    "--opt": DRIVER_OPTIONS,
 }
 
 # Subcommands a lab cannot run, with the reason.
@@ -476,8 +477,11 @@ def check_build(context: Context, parsed: ParsedArgs) -> None:
         raise Refused("the build context must be the lab's own files: . or one of its folders")
     for value in parsed.values("--network"):
         build_network_flag(context, value)
-    dockerfile = parsed.values("--file")[-1] if parsed.values("--file") else "Dockerfile"
-    path = posixpath.normpath(posixpath.join(folder, dockerfile))
+    # Like the CLI: -f is relative to the folder the command runs in, the default is the context's Dockerfile.
+    given = parsed.values("--file")
+    path = posixpath.normpath(given[-1] if given else posixpath.join(folder, "Dockerfile"))
+    if path.startswith(("..", "/")):
+        raise Refused("-f must name one of the lab's own files, such as api/Dockerfile")
     text = context.files.get(path) if context.files is not None else ""
     if text is None:
         raise Refused(f"the lab has no file {path} to build from")
@@ -573,12 +577,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         containers_only(),
     ),
-    "volume create": Subcommand(_table({"--driver": "-d", "--label": "", "--name": ""}), check_volume_create),
+    "volume create": Subcommand(
+        _table({"--driver": "-d", "--label": "", "--name": ""}), check_volume_create, refused={"-o": DRIVER_OPTIONS}
+    ),
     "volume ls": Subcommand(_table(FORMAT | {"--filter": "-f"}, {"--quiet": "-q"}), check_no_arguments),
     "volume inspect": Subcommand(_table(FORMAT_F), volumes_only),
     "volume rm": Subcommand(_table(switches={"--force": "-f"}), volumes_only),
     "network create": Subcommand(
-        _table({"--driver": "-d", "--label": ""}, {"--internal": "", "--attachable": ""}), check_network_create
+        _table({"--driver": "-d", "--label": ""}, {"--internal": "", "--attachable": ""}),
+        check_network_create,
+        refused={"-o": DRIVER_OPTIONS},
     ),
     "network ls": Subcommand(
         _table(FORMAT | {"--filter": "-f"}, {"--quiet": "-q", "--no-trunc": ""}), check_no_arguments

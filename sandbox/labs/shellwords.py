@@ -114,7 +114,7 @@ def split_words(line: int, text: str) -> list[str]:
         if char == "#" and word is None:
             break  # a comment runs to the end of the line
         if char == "~" and word is None:
-            raise CommandRefused(line, "~ (your home folder) does not exist here: write the path itself", text)
+            raise CommandRefused(line, "`~` (your home folder) does not exist here: write the path itself", text)
         if char in UNQUOTED_REFUSALS:
             raise CommandRefused(line, UNQUOTED_REFUSALS[char], text)
         word = word if word is not None else []
