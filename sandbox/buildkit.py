@@ -114,11 +114,12 @@ def run_streaming(
     timeout: float,
     on_chunk: Callable[[bytes], None],
     on_quiet: Callable[[], None] | None = None,
+    cwd: str | None = None,
 ) -> tuple[int | None, bool]:
     """Run a command, passing its output to on_chunk as it comes, for at most `timeout` seconds.
 
-    The command runs in its own process group; on timeout (or any error here) the whole group is killed.
-    Returns (exit code or None when killed, whether it timed out).
+    The command runs in its own process group (in the folder `cwd`, when given); on timeout (or any error here)
+    the whole group is killed. Returns (exit code or None when killed, whether it timed out).
     """
     process = subprocess.Popen(
         command,
@@ -126,6 +127,7 @@ def run_streaming(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
+        cwd=cwd,
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout

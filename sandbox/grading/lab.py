@@ -43,7 +43,9 @@ def describe_run(kind: str, result: LabResult) -> Outcome:
         return Outcome(False, f"`docker-compose up` failed (exit code {step.exit_code}): {output}")
     if not failed and not result.skipped:
         total = sum(step.seconds for step in result.steps)
-        return Outcome(True, f"all {plural(len(result.steps), 'command')} ran and succeeded, in {total:.1f} s.")
+        count = len(result.steps)
+        what = "the command" if count == 1 else f"all {count} commands"
+        return Outcome(True, f"{what} ran and succeeded, in {total:.1f} s.")
     if not failed:
         return Outcome(False, f"the lab ran out of time: {plural(result.skipped, 'command')} did not run.")
     first = failed[0]

@@ -40,7 +40,7 @@ from sandbox.files import write_context
 
 from .commands import CommandPlan, LabCommand
 from .compose import COMPOSE_FILE, ComposePlan
-from .names import LabNames
+from .names import LabNames, is_catalog_image
 from .teardown import COMPOSE_PROJECT, LabObjects, remove_lab, remove_stale_names
 
 DEFAULT_COMMAND_SECONDS = 30
@@ -148,6 +148,7 @@ class LabRun:
         self.log = LabLog(env)
         self.folder: Path | None = None
         self.started_at = 0.0
+        self.cleaned = False
 
     @property
     def client(self) -> docker.DockerClient:
@@ -187,10 +188,17 @@ class LabRun:
 
     # --- Running ------------------------------------------------------------------------------------------
 
+    def remove_stale_names(self) -> None:
+        # Once, before the lab's first command: what an interrupted earlier lab left under the same names.
+        if not self.cleaned:
+            remove_stale_names(self.client, self.objects())
+            self.cleaned = True
+
     def run_commands(self, plan: CommandPlan) -> LabResult:
         """Run each command in order; a failing command is shown and the next one runs, as in a terminal."""
         self.names = plan.names
-        remove_stale_names(self.client, self.objects())
+        self.require_images(catalog_images_used(plan))
+        self.remove_stale_names()
         result = LabResult()
         deadline = time.monotonic() + settings.BUILD_TIMEOUT_SECONDS
         for index, command in enumerate(plan.commands):
@@ -206,7 +214,8 @@ class LabRun:
     def added_flags(self, command: LabCommand) -> list[str]:
         label = ["--label", f"{LABEL}={self.env.submission_id}"]
         if command.canonical in ("run", "create"):
-            return [*label, "--security-opt", "no-new-privileges", *LOG_OPTIONS]
+            # --pull never: an image the daemon lacks is an error at once, never a lookup of a registry.
+            return [*label, "--pull", "never", "--security-opt", "no-new-privileges", *LOG_OPTIONS]
         if command.canonical in ("volume create", "network create"):
             return label
         if command.canonical == "build":
@@ -220,7 +229,9 @@ class LabRun:
         self.log.finish()  # the tail kept for the verdicts is the command's output, not the command
         started = time.monotonic()
         command = [SETPRIV, "--pdeathsig", "KILL", "--", *argv] if os.path.exists(SETPRIV) else argv
-        code, timed_out = run_streaming(command, self.cli_env(), timeout, self.log.feed, self.log.quiet)
+        # The lab's folder is the working directory: `docker build .` and `docker cp app.conf ...` mean its files.
+        folder = str(self.folder_path())
+        code, timed_out = run_streaming(command, self.cli_env(), timeout, self.log.feed, self.log.quiet, cwd=folder)
         tail = self.log.finish()
         if timed_out:
             self.log.line(f"# stopped after {timeout:g} s: the command did not finish in time")
@@ -263,7 +274,8 @@ class LabRun:
         self.built_images = {f"{self.project}_{service}" for service in plan.builds}
         self.built_images |= {plan.images[service] for service in plan.builds if service in plan.images}
         self.write_override(plan)
-        remove_stale_names(self.client, self.objects())
+        self.require_images([image for service, image in plan.images.items() if service not in plan.builds])
+        self.remove_stale_names()
         step = self.compose(["up", "--detach", "--no-color"], settings.BUILD_TIMEOUT_SECONDS)
         return LabResult([step])
 
@@ -277,7 +289,7 @@ class LabRun:
         shown = "docker-compose " + " ".join(args) + ("    # run by the checker" if by_grader else "")
         if not quiet:
             return self.run_step(1, shown, argv, timeout)
-        code, timed_out = run_streaming(argv, self.cli_env(), timeout, lambda chunk: None)
+        code, timed_out = run_streaming(argv, self.cli_env(), timeout, lambda chunk: None, cwd=str(folder))
         return StepResult(1, shown, code, 0.0, timed_out)
 
     def write_override(self, plan: ComposePlan) -> None:
@@ -394,15 +406,31 @@ class LabRun:
                 pass  # removed with the lab's label at the end anyway
 
     def require_probe_image(self) -> None:
-        with translate_docker_errors("look for the checker's probe image"):
-            try:
-                self.client.images.get(PROBE_IMAGE)
-            except docker.errors.ImageNotFound:
-                raise SandboxError(
-                    "base_image_missing",
-                    f"The checker's image {PROBE_IMAGE} is not loaded in this sandbox. This is a problem on our "
-                    "side, not in your lab; please tell your instructor.",
-                ) from None
+        self.require_images([PROBE_IMAGE], "The checker's image")
+
+    def require_images(self, references: list[str], what: str = "The image") -> None:
+        """Fail plainly when an image the lab needs is not loaded: the daemon would otherwise try a registry."""
+        for reference in dict.fromkeys(references):
+            with translate_docker_errors(f"look for the image {reference}"):
+                try:
+                    self.client.images.get(reference)
+                except docker.errors.ImageNotFound:
+                    raise SandboxError(
+                        "base_image_missing",
+                        f"{what} {reference} is not loaded in this sandbox. This is a problem on our side, not in "
+                        "your lab; please tell your instructor.",
+                    ) from None
+
+
+def catalog_images_used(plan: CommandPlan) -> list[str]:
+    """The catalog images a command lab starts containers from (its own builds come from its files)."""
+    used = []
+    for command in plan.commands:
+        if command.canonical in ("run", "create", "tag", "history") and command.parsed.arguments:
+            reference = command.parsed.arguments[0]
+            if is_catalog_image(reference):
+                used.append(reference)
+    return used
 
 
 def describe_counts(counts: dict[str, int]) -> str:

@@ -153,21 +153,25 @@ def remove_lab(client: docker.DockerClient, objects: LabObjects) -> dict[str, in
 def remove_stale_names(client: docker.DockerClient, objects: LabObjects) -> None:
     """Before a lab runs: remove what an earlier, interrupted lab left under the same names.
 
-    Only objects another lab made are touched: labelled ones, and (for volumes, which `docker run -v` may
-    create without a label) unlabelled ones that no container uses.
+    Only objects another lab made are touched: ones labelled with another submission, and (for volumes, which
+    `docker run -v` may create without a label) unlabelled ones that no container uses.
     """
+
+    def other_lab(labels: dict | None) -> bool:
+        return LABEL in (labels or {}) and (labels or {})[LABEL] != objects.submission_id
+
     for name in objects.containers:
         container = _by_name(client.containers.get, [name])
         for item in container.values():
-            if LABEL in (item.labels or {}):
+            if other_lab(item.labels):
                 _quietly(lambda c=item: c.remove(force=True, v=True), "a stale container")
     for name in objects.networks:
         for item in _by_name(client.networks.get, [name]).values():
-            if LABEL in ((item.attrs or {}).get("Labels") or {}):
+            if other_lab((item.attrs or {}).get("Labels")):
                 _quietly(item.remove, "a stale network")
     for name in objects.volumes:
         for item in _by_name(client.volumes.get, [name]).values():
             labels = (item.attrs or {}).get("Labels") or {}
-            if LABEL in labels or not labels:
+            if other_lab(labels) or not labels:
                 # The daemon refuses to remove a volume in use, which is what keeps a live one safe.
                 _quietly(item.remove, "a stale volume")
