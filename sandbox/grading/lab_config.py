@@ -133,7 +133,11 @@ def _env(check: dict, facts: dict) -> tuple[bool, str]:
 
 
 def _mount_text(mount: dict) -> str:
-    source = f"volume {mount['volume']}" if mount["type"] == "volume" else mount["type"]
+    anonymous = not mount["volume"] or re.fullmatch(r"[0-9a-f]{64}", mount["volume"])
+    if mount["type"] == "volume":
+        source = "an anonymous volume" if anonymous else f"volume {mount['volume']}"
+    else:
+        source = mount["type"]
     return f"{source} at {mount['target']}" + (" (read-only)" if mount["read_only"] else "")
 
 
@@ -159,12 +163,12 @@ def _mounts(check: dict, facts: dict) -> tuple[bool, str]:
 def _networks(check: dict, facts: dict) -> tuple[bool, str]:
     have = set(facts["networks"])
     wanted = set(check["networks"])
-    shown = ", ".join(facts["networks"]) or "no network"
+    shown = f"networks {', '.join(facts['networks'])}" if facts["networks"] else "no networks"
     if not wanted <= have:
-        return False, f"networks {shown}; expected it on {', '.join(sorted(wanted - have))}"
+        return False, f"{shown}; expected it on {', '.join(sorted(wanted - have))}"
     if check.get("exactly") and have != wanted:
-        return False, f"networks {shown}; expected only {', '.join(sorted(wanted))}"
-    return True, f"networks {shown}"
+        return False, f"{shown}; expected only {', '.join(sorted(wanted))}"
+    return True, shown
 
 
 def _port_text(port: dict) -> str:

@@ -96,7 +96,7 @@
     tick();
   }
 
-  // A signed-in learner's Dockerfile: submit through the sandbox API, then hand the submission id in.
+  // A signed-in learner's Dockerfile (or lab): submit through the sandbox API, then hand the submission id in.
   function enhanceChallenge(form) {
     var error = document.querySelector("[data-challenge-error]");
     var filesNode = document.getElementById("challenge-files");
@@ -106,7 +106,8 @@
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
       var files = filesNode ? JSON.parse(filesNode.textContent) : {};
-      files.Dockerfile = form.querySelector("textarea[name=dockerfile]").value;
+      // The textarea holds the exercise's main file: a Dockerfile, or a lab's commands.sh or compose.yaml.
+      files[form.dataset.mainFile || "Dockerfile"] = form.querySelector("textarea[name=dockerfile]").value;
       fetch(form.dataset.sandboxApi, {
         method: "POST",
         credentials: "same-origin",
