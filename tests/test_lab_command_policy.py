@@ -150,6 +150,10 @@ REFUSED = [
      "docker run: --link is deprecated and needs the default bridge, which the sandbox does not have: put both "
      "containers on a network you create, where they find each other by name"),
     ("docker run --frobnicate busybox:latest true", "docker run: --frobnicate is not a flag this lab allows here"),
+    ("docker run -d --label dockyard.submission=other busybox:latest sleep 300",
+     "the label `dockyard.submission` belongs to the grader (it finds what your lab made by it); choose another"),
+    ("docker volume create --label dockyard.probe=1 hidden",
+     "the label `dockyard.probe` belongs to the grader (it finds what your lab made by it); choose another"),
     ("docker run --env-file /etc/passwd busybox:latest env",
      "--env-file must name one of the lab's own files (a relative path such as app.env)"),
     ("docker exec --privileged web sh",

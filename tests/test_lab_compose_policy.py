@@ -272,6 +272,37 @@ def test_a_full_compose_file_within_the_rules_passes_with_its_plan():
                 (7, "network_mode: container:web is not available; Compose puts services on the lab's network"),
             ],
         ),
+        (
+            """\
+            services:
+              web:
+                image: myweb:1
+                labels: {dockyard.submission: other}
+                build:
+                  context: .
+                  labels: [com.docker.compose.project=other]
+            volumes:
+              data:
+                labels: {dockyard.submission: other}
+            """,
+            [
+                (
+                    4,
+                    "the label `dockyard.submission` belongs to the grader (it finds what your lab made by it); "
+                    "choose another",
+                ),
+                (
+                    7,
+                    "the label `com.docker.compose.project` belongs to the grader (it finds what your lab made by "
+                    "it); choose another",
+                ),
+                (
+                    10,
+                    "the label `dockyard.submission` belongs to the grader (it finds what your lab made by it); "
+                    "choose another",
+                ),
+            ],
+        ),
         ("services: {}\n", [(1, "compose.yaml needs a `services:` mapping with at least one service")]),
         ("services:\n  web: [unclosed\n", [(3, "YAML: expected ',' or ']', but got '<stream end>'")]),
     ],

@@ -24,7 +24,7 @@ from .commands_tables import (
     Subcommand,
 )
 from .flags import FlagError, ParsedArgs, parse_args
-from .names import LabNames, Refused
+from .names import LabNames, Refused, check_label
 from .shellwords import CommandLine, CommandRefused, logical_lines, read_commands, split_words
 
 COMMANDS_FILE = "commands.sh"
@@ -141,6 +141,8 @@ def check_line(command: CommandLine, names: LabNames, files: dict[str, str] | No
         except FlagError as error:
             raise Refused(f"docker {' '.join(path)}: {error}") from None
         context = LineContext(names, files)
+        for label in parsed.values("--label"):
+            check_label(label)
         subcommand.check(context, parsed)
     except Refused as error:
         raise CommandRefused(command.line, str(error), command.text) from None

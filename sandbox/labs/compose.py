@@ -22,7 +22,7 @@ from sandbox.files import SubmissionRejected
 from sandbox.policy import check_dockerfile
 
 from .commands_tables import DOCKER_SOCKET
-from .names import LabNames, Refused, catalog_hint, check_built_image_name, check_name
+from .names import LabNames, Refused, catalog_hint, check_built_image_name, check_label, check_name
 
 COMPOSE_FILE = "compose.yaml"
 MAX_SERVICES = 6
@@ -221,9 +221,19 @@ class ComposePolicy:
                     self.problem((*path, key), f"{kind} in the sandbox use the {driver} driver only")
                 elif key == "name":
                     self.name((*path, key), str(value), what)
+                elif key == "labels":
+                    self.labels((*path, key), value)
                 elif key not in allowed and key != "external":
                     reason = "they can mount the machine's folders" if key == "driver_opts" else "not in a lab"
                     self.problem((*path, key), f"`{key}` is not available for {kind} ({reason})")
+
+    def labels(self, path: tuple, labels: object) -> None:
+        entries = labels.keys() if isinstance(labels, dict) else labels if isinstance(labels, list) else []
+        for entry in entries:
+            try:
+                check_label(str(entry))
+            except Refused as error:
+                self.problem(path, str(error))
 
     def name(self, path: tuple, name: str, what: str) -> None:
         try:
@@ -237,6 +247,7 @@ class ComposePolicy:
                 self.problem((*path, key), REFUSED_SERVICE_KEYS[key])
             elif key not in SERVICE_KEYS and not str(key).startswith("x-"):
                 self.problem((*path, key), f"`{key}` is not available for a service in a lab")
+        self.labels((*path, "labels"), service.get("labels"))
         if service.get("privileged"):
             self.problem((*path, "privileged"), "privileged gives a container every capability; it is never allowed")
         if "build" in service:
@@ -283,6 +294,7 @@ class ComposePolicy:
         for key in settings:
             if key not in BUILD_KEYS:
                 self.problem((*path, key), f"build.{key} is not available in a lab")
+        self.labels((*path, "labels"), settings.get("labels"))
         context = str(settings.get("context", "."))
         folder = posixpath.normpath(context)
         if "://" in context or context.startswith(("/", "git@", "~")) or folder.startswith(".."):

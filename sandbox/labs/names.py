@@ -37,6 +37,13 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+def check_label(text: str) -> None:
+    """A label the lab may set: the grader's own (it finds and removes what a lab made by them) are refused."""
+    key = text.split("=", 1)[0].strip().lower()
+    if key.startswith(RESERVED_PREFIX) or key.startswith("com.docker.compose."):
+        raise Refused(f"the label `{key}` belongs to the grader (it finds what your lab made by it); choose another")
+
+
 def catalog_hint() -> str:
     shown = [name for name in catalog_names() if not name.startswith("docker.io/") and ":" in name]
     return "the catalog has " + ", ".join(shown) if shown else "the catalog is empty"

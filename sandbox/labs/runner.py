@@ -281,9 +281,12 @@ class LabRun:
 
     def compose(self, args: list[str], timeout: float, quiet: bool = False, by_grader: bool = False) -> StepResult:
         folder = self.folder_path()
+        # An empty environment file: a `.env` among the lab's files must not set docker-compose's own options.
+        no_env = folder.parent / "compose.env"
+        no_env.touch()
         argv = [
             getattr(settings, "DOCKER_COMPOSE", "/usr/bin/docker-compose"), "--ansi", "never",
-            "--project-name", self.project, "--project-directory", str(folder),
+            "--env-file", str(no_env), "--project-name", self.project, "--project-directory", str(folder),
             "--file", str(folder / COMPOSE_FILE), "--file", str(folder.parent / "dockyard-override.yaml"), *args,
         ]  # fmt: skip
         shown = "docker-compose " + " ".join(args) + ("    # run by the checker" if by_grader else "")
