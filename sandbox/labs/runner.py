@@ -33,7 +33,7 @@ from docker.types import LogConfig
 
 from sandbox.buildkit import MAX_LINE_BYTES, TRUNCATED_MARK, run_streaming
 from sandbox.catalog import PROBE_IMAGE
-from sandbox.cleanup import LABEL
+from sandbox.cleanup import LABEL, stop_leftover_build
 from sandbox.clients import SandboxError, translate_docker_errors
 from sandbox.environment import SETPRIV, BuildEnvironment
 from sandbox.files import write_context
@@ -129,6 +129,11 @@ class LabLog:
             self.env.on_quiet()
 
 
+def compose_command() -> str:
+    """Debian's docker-compose 1.29 (scripts/setup.sh installs it); settings.DOCKER_COMPOSE may name another."""
+    return getattr(settings, "DOCKER_COMPOSE", "/usr/bin/docker-compose")
+
+
 def project_name(submission_id: str) -> str:
     # docker-compose 1.29 keeps only lower-case letters, digits, '-' and '_' of a project name.
     return "lab" + re.sub(r"[^a-z0-9]", "", submission_id.lower())
@@ -164,9 +169,13 @@ class LabRun:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.kind == "compose" and self.folder is not None:
-            self.compose(["down", "--volumes", "--remove-orphans", "--timeout", "1"], COMPOSE_DOWN_SECONDS, quiet=True)
-        removed = remove_lab(self.client, self.objects())
+        try:
+            if self.kind == "compose" and self.folder is not None and os.path.exists(compose_command()):
+                self.compose(
+                    ["down", "--volumes", "--remove-orphans", "--timeout", "1"], COMPOSE_DOWN_SECONDS, quiet=True
+                )
+        finally:
+            removed = remove_lab(self.client, self.objects())
         if any(removed.values()):
             self.log.line(f"# removed what the lab made: {describe_counts(removed)}")
 
@@ -208,7 +217,11 @@ class LabRun:
                 break
             timeout = settings.BUILD_TIMEOUT_SECONDS if command.is_build else self.command_seconds
             argv = [settings.DOCKER_CLI, *command.path, *self.added_flags(command), *command.args]
-            result.steps.append(self.run_step(command.line, command.text, argv, timeout))
+            step = self.run_step(command.line, command.text, argv, timeout)
+            if step.timed_out and command.is_build:
+                # As for any build: nothing of a cancelled build may keep running on the daemon.
+                stop_leftover_build(self.env.docker_host)
+            result.steps.append(step)
         return result
 
     def added_flags(self, command: LabCommand) -> list[str]:
@@ -281,11 +294,17 @@ class LabRun:
 
     def compose(self, args: list[str], timeout: float, quiet: bool = False, by_grader: bool = False) -> StepResult:
         folder = self.folder_path()
+        if not os.path.exists(compose_command()):
+            raise SandboxError(
+                "compose_missing",
+                "Compose labs cannot run on this server right now (docker-compose is not installed); please tell "
+                "your instructor.",
+            )
         # An empty environment file: a `.env` among the lab's files must not set docker-compose's own options.
         no_env = folder.parent / "compose.env"
         no_env.touch()
         argv = [
-            getattr(settings, "DOCKER_COMPOSE", "/usr/bin/docker-compose"), "--ansi", "never",
+            compose_command(), "--ansi", "never",
             "--env-file", str(no_env), "--project-name", self.project, "--project-directory", str(folder),
             "--file", str(folder / COMPOSE_FILE), "--file", str(folder.parent / "dockyard-override.yaml"), *args,
         ]  # fmt: skip
