@@ -201,7 +201,7 @@ def check_container_state(check: dict, context: StateContext) -> Outcome:
 
     def attempt() -> Outcome:
         attrs = context.lab.container(name)
-        logs = context.lab.logs(attrs) if attrs is not None and "logs" in check else ""
+        logs = context.lab.logs(attrs) if attrs is not None else ""
         outcome = judge_state(check, attrs, logs, words)
         if not outcome.passed and attrs is not None and is_final(attrs):
             return Settled(outcome.passed, outcome.message)
