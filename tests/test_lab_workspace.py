@@ -10,8 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from lessons.loader import ContentError, read_course
 from lessons.models import Exercise, Lesson
 from sandbox.models import Submission
+
+from .conftest import write_file, write_lesson
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +125,26 @@ def test_a_lab_within_the_rules_is_queued(client, user, queued, django_capture_o
     assert answer.status_code == 202
     assert queued == [answer.json()["id"]]
     assert Submission.objects.get().files == files
+
+
+def write_exercise(root, slug: str, extra: str = "") -> None:
+    folder = root / "01-first" / "exercises" / slug
+    write_file(
+        folder / "exercise.yaml",
+        f"title: {slug}\nprompt: Do it.\n{extra}checks:\n  - {{id: b, type: build, title: B}}\n",
+    )
+    write_file(folder / "starter" / "Dockerfile", "FROM busybox:latest\n")
+    write_file(folder / "solution" / "Dockerfile", "FROM busybox:latest\n")
+
+
+def test_an_exercise_may_set_its_place_in_the_lesson_instead_of_its_folders(tmp_path):
+    write_lesson(tmp_path, "01-first")
+    write_exercise(tmp_path, "a-later-one", "order: 2\n")
+    write_exercise(tmp_path, "b-first-one", "order: 0\n")
+    write_exercise(tmp_path, "c-by-folder")
+    orders = {row["slug"]: row["order"] for row in read_course(tmp_path).exercises}
+    assert orders == {"a-later-one": 2, "b-first-one": 0, "c-by-folder": 2}
+    write_exercise(tmp_path, "d-bad", "order: first\n")
+    with pytest.raises(ContentError) as error:
+        read_course(tmp_path)
+    assert "'order' must be a whole number (the exercise's place in its lesson)" in str(error.value)
