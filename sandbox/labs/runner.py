@@ -148,6 +148,8 @@ class LabRun:
         self.files = files
         self.command_seconds = command_seconds or DEFAULT_COMMAND_SECONDS
         self.project = project_name(env.submission_id) if kind == "compose" else ""
+        # The value of the submission's label, as the BuildEnvironment labels its own builds and containers.
+        self.label = env.label[LABEL]
         self.names = LabNames()
         self.built_images: set[str] = set()
         self.log = LabLog(env)
@@ -186,7 +188,7 @@ class LabRun:
             volumes = {f"{self.project}_{name}" for name in volumes}
             networks = {f"{self.project}_{name}" for name in networks} | {f"{self.project}_default"}
         return LabObjects(
-            submission_id=self.env.submission_id,
+            submission_id=self.label,
             containers=set(self.names.containers),
             volumes=volumes,
             networks=networks,
@@ -225,7 +227,7 @@ class LabRun:
         return result
 
     def added_flags(self, command: LabCommand) -> list[str]:
-        label = ["--label", f"{LABEL}={self.env.submission_id}"]
+        label = ["--label", f"{LABEL}={self.label}"]
         if command.canonical in ("run", "create"):
             # --pull never: an image the daemon lacks is an error at once, never a lookup of a registry.
             return [*label, "--pull", "never", "--security-opt", "no-new-privileges", *LOG_OPTIONS]
@@ -234,7 +236,7 @@ class LabRun:
         if command.canonical == "build":
             return [*label, "--network", "none", "--progress", "plain"]
         if command.canonical == "ps":
-            return ["--filter", f"label={LABEL}={self.env.submission_id}"]
+            return ["--filter", f"label={LABEL}={self.label}"]
         return []
 
     def run_step(self, line: int, shown: str, argv: list[str], timeout: float) -> StepResult:
@@ -315,7 +317,7 @@ class LabRun:
         return StepResult(1, shown, code, 0.0, timed_out)
 
     def write_override(self, plan: ComposePlan) -> None:
-        labels = {LABEL: self.env.submission_id}
+        labels = {LABEL: self.label}
         services: dict[str, Any] = {}
         for name in plan.services:
             service: dict[str, Any] = {
@@ -354,9 +356,7 @@ class LabRun:
     def container_names(self) -> list[str]:
         """The names of the lab's containers (services, in a Compose lab), for evidence."""
         with translate_docker_errors("list the lab's containers"):
-            filters = {
-                "label": f"{COMPOSE_PROJECT}={self.project}" if self.project else f"{LABEL}={self.env.submission_id}"
-            }
+            filters = {"label": f"{COMPOSE_PROJECT}={self.project}" if self.project else f"{LABEL}={self.label}"}
             found = self.client.api.containers(all=True, filters=filters)
         if self.project:
             return sorted({item["Labels"].get("com.docker.compose.service", "?") for item in found})
@@ -394,7 +394,7 @@ class LabRun:
     ) -> tuple[int | None, str]:
         """Run the grader's probe image: (exit code, output), or (None, output so far) when it timed out."""
         options: dict[str, Any] = {
-            "labels": {LABEL: self.env.submission_id, "dockyard.probe": "1"},
+            "labels": {LABEL: self.label, "dockyard.probe": "1"},
             "environment": environment or {},
             "mem_limit": PROBE_MEMORY,
             "memswap_limit": PROBE_MEMORY,
