@@ -209,6 +209,10 @@ def _load_exercise(lesson: dict, folder: Path, order: int, problems: _Problems) 
     prompt = _require_str(data, "prompt", path, problems)
     for message in spec_problems(data):
         problems.add(path, message)
+    # An exercise's place in its lesson: `order:` when given, else its folder's place in alphabetical order.
+    order = data.get("order", order)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        problems.add(path, "'order' must be a whole number (the exercise's place in its lesson)")
     for anchor in _section_refs(data):
         if anchor not in {entry["anchor"] for entry in lesson["toc"]}:
             problems.add(path, f"links to section '#{anchor}', which {lesson['source_path']} does not have")

@@ -1,9 +1,10 @@
-"""A mock interview's Dockerfile challenge.
+"""A mock interview's hands-on challenge: a Dockerfile, or a lab (commands.sh or compose.yaml).
 
-A visitor who is not signed in gets the sandbox's static checks (no build); a signed-in learner's
-Dockerfile is submitted to the sandbox and built and run like any exercise. The interview's answer is exactly
-the submission its own hand-in created, bound to it in the same transaction: a submission made any other way
-(say, several tries through the workspace API, to pick the best) can never be handed in.
+A visitor who is not signed in gets the sandbox's static checks (no build, no run); a signed-in learner's
+file is submitted to the sandbox and built and run like any exercise. The form's field is called `dockerfile`
+for every kind; it holds the text of the exercise's main file. The interview's answer is exactly the submission
+its own hand-in created, bound to it in the same transaction: a submission made any other way (say, several
+tries through the workspace API, to pick the best) can never be handed in.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from django.utils import timezone
 from lessons.models import Exercise
 from sandbox.files import SubmissionRejected
 from sandbox.grading import build_secret_ids, lint_dockerfile
+from sandbox.grading.lab_preview import preview_verdicts
 from sandbox.grading.outcome import CheckError
 from sandbox.grading.spec import STATIC, phase_of
 from sandbox.grading.static import DockerfileSource, run_static_check
+from sandbox.labs.plan import LAB_KINDS, MAIN_FILES, kind_of, lab_plan, text_files
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
@@ -29,6 +32,7 @@ from .models import MockInterview
 
 MAX_DOCKERFILE_BYTES = 256 * 1024
 SIGN_UP_FOR_SANDBOX = "Sign up to have your Dockerfile built and run in the sandbox."
+SIGN_UP_FOR_LAB = "Sign up to have your lab run in the sandbox."
 
 
 @dataclass
@@ -42,16 +46,19 @@ class ChallengeOutcome:
     submission_id: int | None = None
 
 
-def challenge_files(exercise: Exercise, dockerfile: str) -> dict[str, str]:
-    """The exercise's starter files with the learner's Dockerfile: the learner edits only the Dockerfile."""
-    return {**(exercise.starter_files or {}), "Dockerfile": dockerfile}
+def challenge_files(exercise: Exercise, text: str) -> dict[str, str]:
+    """The exercise's starter files with the learner's text in its main file (the only file the learner edits)."""
+    return {**(exercise.starter_files or {}), MAIN_FILES[kind_of(exercise)]: text}
 
 
-def _check_dockerfile_text(value: object) -> str:
+def _check_dockerfile_text(value: object, name: str = "Dockerfile") -> str:
+    shown = "a Dockerfile" if name == "Dockerfile" else name
     if not isinstance(value, str) or not value.strip():
-        raise BadAnswer("Write a Dockerfile first.")
+        raise BadAnswer(f"Write {shown} first.")
     if len(value.encode("utf-8")) > MAX_DOCKERFILE_BYTES:
-        raise BadAnswer(f"The Dockerfile must be under {MAX_DOCKERFILE_BYTES // 1024} KiB.")
+        raise BadAnswer(
+            f"{'The Dockerfile' if name == 'Dockerfile' else name} must be under {MAX_DOCKERFILE_BYTES // 1024} KiB."
+        )
     return value
 
 
@@ -121,13 +128,45 @@ def static_check_dockerfile(text: str, exercise: Exercise | None = None) -> Chal
     return ChallengeOutcome(score, "graded", messages or ["No problems found by the static checks."], note)
 
 
+def static_check_lab(text: str, exercise: Exercise) -> ChallengeOutcome:
+    """Grade a lab without running it, for visitors who are not signed in.
+
+    A lab the sandbox would refuse scores 0. Otherwise the score is the share of its `container-config` checks
+    that the text already satisfies (sandbox.grading.lab_preview); the checks of what is running need the
+    sandbox and are left out. A lab with no such checks is left ungraded rather than guessed.
+    """
+    kind = kind_of(exercise)
+    note = f"Static checks only: the lab was not run. {SIGN_UP_FOR_LAB}"
+    files = challenge_files(exercise, text)
+    try:
+        plan = lab_plan(kind, files)
+        judged, left = preview_verdicts(exercise.spec or {}, kind, plan, text_files(files))
+    except SubmissionRejected as refused:
+        return ChallengeOutcome(0, "graded", [f"✗ {refused.message} (the sandbox would not run this)"], note)
+    except Exception as error:  # noqa: BLE001 - a bug in the grader must not cost the learner their report
+        return ChallengeOutcome(None, "ungraded", [f"The static checks could not run: {error}"], SIGN_UP_FOR_LAB)
+    messages = [f"{'✓' if outcome.passed else '✗'} {check['title']}: {outcome.message}" for check, outcome in judged]
+    if left:
+        others = "The other check looks" if left == 1 else f"The other {left} checks look"
+        note += f" {others} at what the lab leaves running, which only the sandbox can do."
+    if not judged:
+        return ChallengeOutcome(None, "ungraded", ["Nothing in it that the sandbox would refuse."], note)
+    total = sum(int(check.get("points", 1)) for check, _ in judged)
+    earned = sum(int(check.get("points", 1)) for check, outcome in judged if outcome.passed)
+    return ChallengeOutcome(round(100 * earned / total) if total else 100, "graded", messages, note)
+
+
 def submit_challenge_static(mock: MockInterview, data: Mapping) -> MockInterview:
-    """An anonymous visitor's Dockerfile: static checks now, kept on the interview."""
-    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
+    """An anonymous visitor's Dockerfile (or lab): static checks now, kept on the interview."""
+    main = MAIN_FILES[kind_of(mock.exercise)]
+    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0], main)
     if mock_is_over(mock):
         raise TimeUp.for_mock(mock, "a Dockerfile")
     # The checks run before the interview is locked: hadolint may take seconds.
-    outcome = static_check_dockerfile(text, mock.exercise)
+    if kind_of(mock.exercise) in LAB_KINDS:
+        outcome = static_check_lab(text, mock.exercise)
+    else:
+        outcome = static_check_dockerfile(text, mock.exercise)
     with transaction.atomic():
         mock = _lock_for_hand_in(mock)
         _record_hand_in(mock, {"score": outcome.score, "messages": outcome.messages, "note": outcome.note})
@@ -172,7 +211,7 @@ def submit_challenge_to_sandbox(mock: MockInterview, user, data: Mapping) -> Moc
     two hand-ins at once cannot both count; the build is queued only when that transaction commits.
     """
     refuse_outside_submission(data)
-    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0])
+    text = _check_dockerfile_text((form_values(data, "dockerfile") or [None])[0], MAIN_FILES[kind_of(mock.exercise)])
     with transaction.atomic():
         mock = _lock_for_hand_in(mock)
         try:

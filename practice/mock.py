@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lessons.models import Exercise, Question
+from sandbox.labs.plan import MAIN_FILES, kind_of
 
 from .learner_input import PracticeError, parse_count
 from .models import MockInterview, PracticeAttempt
@@ -29,7 +30,8 @@ SESSION_MAX_MOCKS = 20
 
 
 def challenge_exercises() -> list[Exercise]:
-    return [e for e in Exercise.objects.select_related("lesson") if "Dockerfile" in (e.starter_files or {})]
+    """Exercises a mock interview can set: Dockerfiles, and labs (commands.sh or compose.yaml) alike."""
+    return [e for e in Exercise.objects.select_related("lesson") if MAIN_FILES[kind_of(e)] in (e.starter_files or {})]
 
 
 def _spread_questions(count: int, rng: random.Random) -> list[int]:
@@ -52,7 +54,7 @@ def _spread_questions(count: int, rng: random.Random) -> list[int]:
 def start_mock(
     user, session, count: object, minutes: object, exercise_slug: str = "", rng: random.Random | None = None
 ) -> MockInterview:
-    """Start a timed interview: questions, one Dockerfile challenge, and a deadline fixed now, on the server."""
+    """Start a timed interview: questions, one hands-on challenge, and a deadline fixed now, on the server."""
     rng = rng or random.Random()
     count = parse_count(count, max(MOCK_QUESTION_COUNTS), MOCK_DEFAULT_QUESTIONS)
     minutes = parse_count(minutes, max(MOCK_MINUTES), MOCK_DEFAULT_MINUTES)
@@ -60,7 +62,7 @@ def start_mock(
     if exercise_slug:
         exercise = next((e for e in exercises if e.slug == exercise_slug), None)
         if exercise is None:
-            raise PracticeError(f"There is no Dockerfile exercise called '{exercise_slug}'.")
+            raise PracticeError(f"There is no exercise called '{exercise_slug}' to set as a challenge.")
     else:
         exercise = rng.choice(exercises) if exercises else None
     questions = _spread_questions(count, rng)

@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sandbox.labs.plan import MAIN_FILES, kind_of
+
 from . import quiz, report
-from .challenge import SIGN_UP_FOR_SANDBOX, submit_challenge_static, submit_challenge_to_sandbox
+from .challenge import SIGN_UP_FOR_LAB, SIGN_UP_FOR_SANDBOX, submit_challenge_static, submit_challenge_to_sandbox
 from .flashcards import next_flashcard, review_flashcard
 from .learner_input import BadAnswer, PracticeError
 from .mock import (
@@ -216,13 +218,16 @@ def mock_challenge(request: HttpRequest, mock_id) -> HttpResponse:
         except PracticeError as refused:
             return _refuse(request, refused, back=mock.get_absolute_url())
     starter = dict(mock.exercise.starter_files or {})
+    main = MAIN_FILES[kind_of(mock.exercise)]
     context = {
         "mock": mock,
         "exercise": mock.exercise,
-        "dockerfile": request.POST.get("dockerfile") or starter.pop("Dockerfile", ""),
-        "other_files": {name: text for name, text in starter.items() if name != "Dockerfile"},
+        "main_file": main,
+        "is_lab": main != "Dockerfile",
+        "dockerfile": request.POST.get("dockerfile") or starter.pop(main, ""),
+        "other_files": {name: text for name, text in starter.items() if name != main},
         "error": error,
-        "sign_up_message": SIGN_UP_FOR_SANDBOX,
+        "sign_up_message": SIGN_UP_FOR_SANDBOX if main == "Dockerfile" else SIGN_UP_FOR_LAB,
         **_clock(mock),
     }
     return render(request, "practice/mock_challenge.html", context, status=400 if error else 200)

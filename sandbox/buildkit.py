@@ -115,12 +115,13 @@ def run_streaming(
     on_chunk: Callable[[bytes], None],
     on_quiet: Callable[[], None] | None = None,
     on_start: Callable[[subprocess.Popen], None] | None = None,
+    cwd: str | None = None,
 ) -> tuple[int | None, bool]:
     """Run a command, passing its output to on_chunk as it comes, for at most `timeout` seconds.
 
-    The command runs in its own process group; on timeout (or any error here) the whole group is killed.
-    on_start receives the process, so another thread can stop it. Returns (exit code or None when killed,
-    whether it timed out).
+    The command runs in its own process group (in the folder `cwd`, when given); on timeout (or any error here)
+    the whole group is killed. on_start receives the process, so another thread can stop it. Returns (exit code
+    or None when killed, whether it timed out).
     """
     process = subprocess.Popen(
         command,
@@ -128,6 +129,7 @@ def run_streaming(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
+        cwd=cwd,
         start_new_session=True,
     )
     if on_start is not None:

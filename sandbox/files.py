@@ -35,9 +35,10 @@ class SubmissionRejected(Exception):
         self.message = message
 
 
-def validate_files(files: object) -> dict[str, bytes]:
+def validate_files(files: object, required: str = DOCKERFILE_NAME) -> dict[str, bytes]:
     """Check a submission's files and return them encoded as UTF-8 bytes.
 
+    `required` is the file the submission must have: the Dockerfile, or a lab's commands.sh or compose.yaml.
     Raises SubmissionRejected naming the first problem found.
     """
     if not isinstance(files, dict):
@@ -55,8 +56,9 @@ def validate_files(files: object) -> dict[str, bytes]:
     _check_no_file_folder_clash(files)
     encoded = {name: _encode(name, content) for name, content in files.items()}
     _check_sizes(encoded)
-    if DOCKERFILE_NAME not in encoded:
-        raise SubmissionRejected("The submission has no Dockerfile (a file named exactly 'Dockerfile').")
+    if required not in encoded:
+        what = "Dockerfile" if required == DOCKERFILE_NAME else required
+        raise SubmissionRejected(f"The submission has no {what} (a file named exactly '{required}').")
     return encoded
 
 

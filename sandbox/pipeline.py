@@ -11,6 +11,7 @@ from .cleanup import remove_leftovers
 from .clients import SandboxError
 from .environment import BuildEnvironment
 from .grading import grade_submission
+from .labs.plan import LAB_KINDS, kind_of
 from .leases import Lease
 from .models import Submission
 
@@ -63,7 +64,9 @@ class SubmissionPipeline:
         self.log = LogBatcher(submission)
 
     def run(self) -> None:
-        self.submission.publish("status", status="running", message="Building in the sandbox…")
+        lab = kind_of(self.submission.exercise) in LAB_KINDS
+        message = "Running your lab in the sandbox…" if lab else "Building in the sandbox…"
+        self.submission.publish("status", status="running", message=message)
         try:
             with BuildEnvironment(
                 self.docker_host,

@@ -8,6 +8,7 @@ from django.db import transaction
 from .catalog import catalog_names
 from .files import validate_files
 from .grading.spec import build_secret_ids
+from .labs.plan import LAB_KINDS, kind_of, lab_plan
 from .models import Submission
 from .policy import check_dockerfile
 from .tasks import enqueue
@@ -46,12 +47,17 @@ def check_rate_limits(user) -> None:
 def submit(user, exercise, files: dict) -> Submission:
     """Validate the files, create a queued submission and enqueue its build after the commit.
 
-    Raises SubmissionRejected (bad files or a refused Dockerfile) or RateLimited, each with a message. When the
-    queue cannot be reached, the submission stays queued and the learner is told; the upkeep sends it later.
+    Raises SubmissionRejected (bad files, or a refused Dockerfile, commands.sh or compose.yaml) or RateLimited,
+    each with a message. When the queue cannot be reached, the submission stays queued and the learner is told;
+    the upkeep sends it later.
     """
-    validated = validate_files(files)
-    secret_ids = build_secret_ids(exercise.spec) if exercise is not None else []
-    check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names(), secret_ids)
+    kind = kind_of(exercise)
+    if kind in LAB_KINDS:
+        lab_plan(kind, files)
+    else:
+        validated = validate_files(files)
+        secret_ids = build_secret_ids(exercise.spec) if exercise is not None else []
+        check_dockerfile(validated["Dockerfile"].decode("utf-8"), catalog_names(), secret_ids)
     with transaction.atomic():
         check_rate_limits(user)
         submission = Submission.queue(user, exercise, files, waiting=place_of_new_submission())

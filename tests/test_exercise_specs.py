@@ -27,9 +27,17 @@ def test_every_check_of_a_shipped_exercise_has_its_own_hint_and_section(slug):
 
 @pytest.mark.parametrize("slug", sorted(EXERCISES))
 def test_every_reference_solution_pins_its_base_images(slug):
-    dockerfile = EXERCISES[slug].solution_files["Dockerfile"]
-    outcome = run_static_check({"type": "base-image", "pinned": True}, DockerfileSource(dockerfile))
-    assert outcome.passed, f"{slug}: {outcome.message}"
+    solution = EXERCISES[slug].solution_files
+    dockerfiles = {name: text for name, text in solution.items() if name.split("/")[-1] == "Dockerfile"}
+    for name, text in dockerfiles.items():
+        outcome = run_static_check({"type": "base-image", "pinned": True}, DockerfileSource(text))
+        assert outcome.passed, f"{slug}/{name}: {outcome.message}"
+    # A lab names its images in commands.sh or compose.yaml: never as `latest`, and in Compose always with a tag.
+    for image in re.findall(r"\b(?:busybox|debian|python|redis|postgres):[\w.-]+", solution.get("commands.sh", "")):
+        assert not image.endswith(":latest"), f"{slug}/commands.sh: {image} is not pinned"
+    for image in re.findall(r"^\s*image:\s*[\"']?([^\s\"']+)", solution.get("compose.yaml", ""), re.MULTILINE):
+        assert ":" in image and not image.endswith(":latest"), f"{slug}/compose.yaml: {image} is not pinned"
+    assert dockerfiles or set(solution) & {"commands.sh", "compose.yaml"}, f"{slug}: nothing to check"
 
 
 def requirement_lines(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,6 +21,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from lessons.models import Exercise, ExerciseProgress
 from sandbox.files import SubmissionRejected
 from sandbox.grading import build_secret_ids
+from sandbox.grading.lint import lint_lab
+from sandbox.labs.plan import LAB_KINDS, MAIN_FILES, kind_of
 from sandbox.models import Submission
 from sandbox.submissions import RateLimited, submit
 
@@ -50,13 +53,17 @@ def exercise_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 def workspace_context(exercise: Exercise, user) -> dict:
     """Everything the workspace template and its script need, for one exercise and one visitor."""
-    files = ordered_files(exercise.starter_files)
+    kind = kind_of(exercise)
+    files = ordered_files(exercise.starter_files, MAIN_FILES[kind])
     following = next_exercise(exercise)
     progress = None
     if user.is_authenticated:
         progress = ExerciseProgress.objects.filter(user=user, exercise=exercise).first()
     config = {
         "exercise": exercise.slug,
+        # What the learner writes: a Dockerfile, a lab's commands.sh or its compose.yaml (linted as they type).
+        "kind": kind,
+        "mainFile": MAIN_FILES[kind],
         "loggedIn": user.is_authenticated,
         "starter": {file["name"]: file["content"] for file in files},
         # Drafts are kept per learner, so two people sharing a browser do not see each other's work.
@@ -73,6 +80,8 @@ def workspace_context(exercise: Exercise, user) -> dict:
     }
     return {
         "exercise": exercise,
+        "is_lab": kind in LAB_KINDS,
+        "main_file": MAIN_FILES[kind],
         "lesson": exercise.lesson,
         "files": files,
         "next_exercise": following,
@@ -81,14 +90,15 @@ def workspace_context(exercise: Exercise, user) -> dict:
     }
 
 
-def ordered_files(starter_files: dict) -> list[dict]:
-    """The exercise's files as editor tabs: the Dockerfile first, then the rest by name.
+def ordered_files(starter_files: dict, main: str = DOCKERFILE) -> list[dict]:
+    """The exercise's files as editor tabs: the main file (Dockerfile, commands.sh, compose.yaml) first, then
+    the rest by name.
 
-    An exercise may start from nothing; the learner still gets a Dockerfile tab to write in.
+    An exercise may start from nothing; the learner still gets a tab for the main file to write in.
     """
     files = dict(starter_files or {})
-    files.setdefault(DOCKERFILE, "")
-    names = sorted(files, key=lambda name: (name != DOCKERFILE, name))
+    files.setdefault(main, "")
+    names = sorted(files, key=lambda name: (name != main, name))
     return [{"name": name, "content": files[name]} for name in names]
 
 
@@ -114,11 +124,20 @@ async def lint(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
     if body is None:
         return error(400, "The request body must be a JSON object.")
-    dockerfile = body.get("dockerfile")
-    if not isinstance(dockerfile, str):
-        return error(400, "Send the Dockerfile's text as 'dockerfile'.")
-    if len(dockerfile.encode("utf-8", "surrogatepass")) > limit:
-        return error(413, f"The Dockerfile is too large to check; a file may be at most {limit // 1024} KiB.")
+    kind = body.get("kind", "dockerfile")
+    if kind in LAB_KINDS:
+        # A lab's commands.sh or compose.yaml, checked against its policy: refusals show while typing.
+        text = body.get("text")
+        if not isinstance(text, str):
+            return error(400, f"Send the text of {MAIN_FILES[kind]} as 'text'.")
+    elif kind == "dockerfile":
+        text = body.get("dockerfile")
+        if not isinstance(text, str):
+            return error(400, "Send the Dockerfile's text as 'dockerfile'.")
+    else:
+        return error(400, f"'kind' must be one of dockerfile, {', '.join(LAB_KINDS)}.")
+    if len(text.encode("utf-8", "surrogatepass")) > limit:
+        return error(413, f"The file is too large to check; a file may be at most {limit // 1024} KiB.")
     wait = await seconds_until_allowed(request)
     if wait:
         return error(
@@ -127,7 +146,12 @@ async def lint(request: HttpRequest) -> JsonResponse:
             + STILL_CHECKED,
         )
     try:
-        problems = await lint_in_time_box(dockerfile, await _declared_secrets(request))
+        if kind in LAB_KINDS:
+            # The lab policies are plain Python on a bounded text (no hadolint); a worker thread keeps them off
+            # the event loop.
+            problems = await sync_to_async(lint_lab, thread_sensitive=False)(kind, text)
+        else:
+            problems = await lint_in_time_box(text, await _declared_secrets(request))
     except LintBusy:
         return error(503, LINT_BUSY)
     except LintTimedOut:

@@ -25,6 +25,8 @@ from .entrypoint import ENTRYPOINT_CHECKS
 from .hardening import HARDENING_CHECKS
 from .health import HEALTH_CHECKS
 from .image import IMAGE_CHECKS
+from .lab import grade_lab
+from .lab_spec import LAB_KINDS
 from .outcome import ERROR, FAILED, PASSED, SKIPPED, CheckError, Outcome, make_verdict, plural
 from .rebuild import REBUILD_CHECKS
 from .runtime import RUNTIME_CHECKS
@@ -322,4 +324,7 @@ def own_layers(layers: list[dict], steps: list) -> list[dict]:
 
 def grade_submission(exercise, files: dict, env, on_check: Callable[[dict], None] | None = None) -> dict:
     """Grade a submission's files against the exercise's checks (or only build it, for the playground)."""
+    spec = exercise.spec if exercise is not None and isinstance(exercise.spec, dict) else {}
+    if spec.get("kind") in LAB_KINDS:
+        return grade_lab(exercise, files, env, on_check)
     return Grader(exercise, files, env, on_check).run()

@@ -46,6 +46,24 @@ DEFAULT_HINTS = {
     "cache": "Copy and install the dependencies before copying the source that changes, so the install step's "
     "inputs stay the same.",
     "compare": "Compare your image's layers with the lesson's example: only the final stage's files count.",
+    # Labs (command and Compose labs).
+    "lab-run": "Read the lab's log: each command is shown with its output and exit code; fix the first one that "
+    "was refused or failed.",
+    "container-state": "Run docker ps -a and docker inspect on the container: its status, exit code and "
+    "restart count are what this check reads.",
+    "container-config": "docker inspect shows the container's settings; set the missing one with the matching "
+    "docker run flag (or Compose key) when the container is created.",
+    "volume": "Mount a named volume (-v NAME:/path) so the data lives in the volume, not in the container that "
+    "wrote it.",
+    "reach": "Put both containers on the same user-defined network (--network NAME) and use the other "
+    "container's name; containers on different networks cannot reach each other.",
+    "http": "The service must listen on that port on every interface of its container, and the caller must be "
+    "on a network that reaches it by name.",
+    "probe": "Run the same command yourself with docker exec and compare its output with what the check expects.",
+    "healthy": "Give the service a healthcheck that tests the real server, and wait for it with depends_on: "
+    "condition: service_healthy.",
+    "survives-down-up": "Keep the data in a named volume: docker compose down removes containers, and only a "
+    "named volume (without -v) keeps what they wrote.",
 }
 GENERIC_HINT = "Read the message above: it says what the grader found. The lesson section linked here shows how."
 

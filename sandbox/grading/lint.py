@@ -8,6 +8,8 @@ from collections.abc import Collection
 from sandbox.catalog import catalog_names
 from sandbox.dockerfile import DockerfileSyntaxError, parse_dockerfile
 from sandbox.files import SubmissionRejected
+from sandbox.labs.commands import command_problems
+from sandbox.labs.compose import compose_problems
 from sandbox.policy import check_dockerfile
 
 from .hadolint import TIMEOUT_SECONDS, HadolintError, run_hadolint
@@ -73,3 +75,12 @@ def _policy_findings(text: str, secret_ids: Collection[str]) -> list[dict]:
         line, message = (int(match.group(1)), match.group(2)) if match else (1, error.message)
         return [{"line": line, "rule": "sandbox", "level": "error", "message": message}]
     return []
+
+
+def lint_lab(kind: str, text: str) -> list[dict]:
+    """What a lab's policy refuses in commands.sh or compose.yaml, as [{line, rule, level, message}].
+
+    Only the text is checked: files it names (a Dockerfile to build, an env file) are checked on submit.
+    """
+    problems = command_problems(text) if kind == "commands" else compose_problems(text, None)
+    return [{"line": p["line"], "rule": "sandbox", "level": "error", "message": p["message"]} for p in problems]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .lab_spec import LAB, LAB_CHECK_TYPES, LAB_KINDS, LAB_LIMIT_FIELDS, STATE, lab_problems
+
 # When each check type runs. The grader runs the phases in this order.
 STATIC = "static"  # the Dockerfile text only: hadolint and our own parser
 BUILD = "build"  # the build itself
@@ -17,7 +19,9 @@ RUNTIME = "runtime"  # a container started from the image
 CACHE = "cache"  # a second build after a source change
 COMPARE = "compare"  # the reference solution's image
 
-PHASES = (STATIC, BUILD, IMAGE, RUNTIME, CACHE, COMPARE)
+# Labs (kind: commands or compose) have phases of their own, LAB then STATE: see lab_spec.py.
+PHASES = (STATIC, BUILD, IMAGE, RUNTIME, CACHE, COMPARE, LAB, STATE)
+KINDS = ("dockerfile", *LAB_KINDS)
 
 RULE_PATTERN = re.compile(r"^(DL|SC)\d{4}$")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -284,6 +288,7 @@ CHECK_TYPES: dict[str, CheckType] = {
     # The reference solution's image.
     "compare": CheckType(COMPARE, {"max_ratio": (_number, False)}),
 }
+CHECK_TYPES |= LAB_CHECK_TYPES
 
 
 def phase_of(check: dict) -> str:
@@ -354,13 +359,13 @@ def build_secret_ids(spec: object) -> list[str]:
     return [entry for entry in declared if isinstance(entry, str) and SECRET_ID_PATTERN.match(entry)]
 
 
-def _limits_problems(limits: object) -> list[str]:
+def _limits_problems(limits: object, known: set[str] = LIMIT_FIELDS) -> list[str]:
     if not isinstance(limits, dict):
         return ["'limits' must be a mapping such as {check_seconds: 20}"]
     problems = []
     for key, value in limits.items():
-        if key not in LIMIT_FIELDS:
-            problems.append(f"limits: unknown key '{key}' (known: {', '.join(sorted(LIMIT_FIELDS))})")
+        if key not in known:
+            problems.append(f"limits: unknown key '{key}' (known: {', '.join(sorted(known))})")
         elif _number(value):
             problems.append(f"limits: '{key}' must be a number of seconds")
     return problems
@@ -371,10 +376,11 @@ def spec_problems(spec: dict) -> list[str]:
     if not isinstance(spec, dict):
         return ["the exercise must be a mapping with title, prompt and checks"]
     problems = []
-    if "kind" in spec and spec["kind"] != "dockerfile":
-        problems.append(f"'kind' must be 'dockerfile' (the only kind the grader knows); got {spec['kind']!r}")
+    if "kind" in spec and spec["kind"] not in KINDS:
+        problems.append(f"'kind' must be one of {', '.join(KINDS)}; got {spec['kind']!r}")
     if "limits" in spec:
-        problems.extend(_limits_problems(spec["limits"]))
+        lab = spec.get("kind") in LAB_KINDS
+        problems.extend(_limits_problems(spec["limits"], LIMIT_FIELDS | LAB_LIMIT_FIELDS if lab else LIMIT_FIELDS))
     if "context_files" in spec and _context_files(spec["context_files"]):
         problems.append(f"'context_files' {_context_files(spec['context_files'])}")
     if "build_secrets" in spec and _secret_ids(spec["build_secrets"]):
@@ -398,7 +404,8 @@ def spec_problems(spec: dict) -> list[str]:
         problems.append(
             "checks (cache): an exercise with 'build_secrets' builds without the cache, so it cannot have a cache check"
         )
-    needs_image = [c for c in valid if phase_of(c) not in (STATIC, BUILD)]
+    problems.extend(lab_problems(spec, [c for c in checks if isinstance(c, dict) and not _check_problems(0, c)]))
+    needs_image = [c for c in valid if phase_of(c) in (IMAGE, RUNTIME, CACHE, COMPARE)]
     if needs_image and not any(c["type"] == "build" for c in valid):
         first = needs_image[0]
         problems.append(

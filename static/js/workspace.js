@@ -14,6 +14,21 @@ const FINISHED = new Set(["passed", "failed", "error"]);
 const STALL_MS = 30000;
 const STALL_CHECK_EVERY_MS = 5000;
 const RESULT_WORDS = { passed: "Passed", failed: "Finished: some checks failed", error: "Could not finish" };
+// What the page says while a Dockerfile builds, or while a lab (commands.sh, compose.yaml) runs.
+const BUILD_WORDS = {
+  submit: "Build and check",
+  loginFirst: "Log in or sign up to build your Dockerfile. Your text is kept in this browser.",
+  running: "Building…",
+  stopped: "The build stopped.",
+  finished: "The build finished.",
+};
+const LAB_WORDS = {
+  submit: "Run and check",
+  loginFirst: "Log in or sign up to run your lab in the sandbox. Your text is kept in this browser.",
+  running: "Running your lab…",
+  stopped: "The lab stopped.",
+  finished: "The lab finished; everything it made was removed.",
+};
 
 class Workspace {
   constructor(root, config) {
@@ -30,11 +45,16 @@ class Workspace {
     this.submitButton = root.querySelector("[data-action=submit]");
     this.retryButton = root.querySelector("[data-action=retry]");
     this.submitError = $("submit-error");
+    this.mainFile = config.mainFile || "Dockerfile";
+    this.isLab = (config.kind || "dockerfile") !== "dockerfile";
+    this.words = this.isLab ? LAB_WORDS : BUILD_WORDS;
     this.lint = new LiveLint({
       url: config.urls.lint,
       list: $("lint-list"),
       status: $("lint-status"),
-      onJump: (line) => this.editors.jumpTo("Dockerfile", line),
+      onJump: (line) => this.editors.jumpTo(this.mainFile, line),
+      kind: config.kind || "dockerfile",
+      fileName: this.mainFile,
     });
     this.editors = new FileEditors({
       root,
@@ -42,6 +62,7 @@ class Workspace {
       drafts: new DraftStore(config.draftKey, config.anonDraftKey),
       lint: this.lint,
       draftNote: $("draft-note"),
+      mainFile: this.mainFile,
     });
     this.log = new LogPanel({ log: $("log"), jump: root.querySelector("[data-action=follow]"), step: $("build-step") });
     this.results = new ResultsView({
@@ -103,7 +124,7 @@ class Workspace {
 
   async submit() {
     if (!this.config.loggedIn) {
-      this.showSubmitError("Log in or sign up to build your Dockerfile. Your text is kept in this browser.");
+      this.showSubmitError(this.words.loginFirst);
       return;
     }
     if (this.submitting) return;
@@ -130,7 +151,7 @@ class Workspace {
     this.submitting = busy;
     if (!this.submitButton) return;
     this.submitButton.disabled = busy;
-    this.submitButton.textContent = busy ? "Sending…" : "Build and check";
+    this.submitButton.textContent = busy ? "Sending…" : this.words.submit;
     if (busy) this.showSubmitError("");
   }
 
@@ -229,7 +250,7 @@ class Workspace {
   // A waiting build's status carries its place in the queue and the estimated wait, updated as the queue
   // moves; a build that is retried (its sandbox or worker stopped) says so in the log too.
   statusEvent(event) {
-    this.lastStatus = event.message || (event.status === "running" ? "Building…" : "Waiting for a build sandbox…");
+    this.lastStatus = event.message || (event.status === "running" ? this.words.running : "Waiting for a build sandbox…");
     this.setBuildState(event.status === "running" ? "running" : "queued", this.lastStatus);
     const place = this.$("build-state");
     if (typeof event.position === "number") place.dataset.position = String(event.position);
@@ -246,7 +267,8 @@ class Workspace {
     const score = typeof result.score === "number" ? ` Score ${result.score}%.` : "";
     const why = result.status === "error" && result.message ? ` ${result.message}` : "";
     this.setBuildState(result.status, `${words}.${score}${why}`);
-    this.log.finishStep(result.build && result.build.ok === false ? "The build stopped." : "The build finished.");
+    const stopped = (result.build && result.build.ok === false) || (result.lab && result.lab.ran === false);
+    this.log.finishStep(stopped ? this.words.stopped : this.words.finished);
     this.results.showResult(result);
     this.image.show(result.image);
     if (this.current) this.current = { ...this.current, status: result.status };

@@ -26,13 +26,18 @@ def format_verdict(verdict: dict) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Grade the files in DIR (a Dockerfile and friends) against the checks of EXERCISE, in a sandbox."
+    help = "Grade the files in DIR (a Dockerfile, or a lab, and friends) against the checks of EXERCISE, in a sandbox."
 
     def add_arguments(self, parser):
         parser.add_argument("exercise", help="the exercise's slug, e.g. layer-cache")
-        parser.add_argument("directory", help="a folder holding the Dockerfile and the other files")
+        parser.add_argument(
+            "directory",
+            help="a folder holding the Dockerfile (or a lab's commands.sh or compose.yaml) and the other files",
+        )
         parser.add_argument("--json", dest="as_json", action="store_true", help="print the whole result as JSON")
-        parser.add_argument("--log", action="store_true", help="also print the build output")
+        parser.add_argument(
+            "--log", action="store_true", help="also print the build output (a lab: each command and its output)"
+        )
 
     def handle(self, *args, exercise: str, directory: str, as_json: bool = False, log: bool = False, **options):
         folder = Path(directory)

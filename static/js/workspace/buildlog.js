@@ -6,6 +6,8 @@ import { appendAnsi, newAnsiState } from "./ansi.js";
 // "#7 [build 2/5] RUN pip install -r requirements.txt": vertex 7, stage "build", step 2 of 5.
 const STEP_LINE = /^#(\d+) \[(?:(\S+) )?(\d+)\/(\d+)\] (.+)$/;
 const CACHED_LINE = /^#(\d+) CACHED\s*$/;
+// A lab's log shows each command as a terminal would: "$ docker run -d --name web ...".
+const COMMAND_LINE = /^\$ (.+)$/;
 const COLOUR_CODES = /\x1b\[[0-9;]*m/g;
 // Within this many pixels of the bottom counts as "at the end", so rounding never stops the follow.
 const BOTTOM_SLACK = 24;
@@ -20,6 +22,18 @@ export function parseStep(line) {
     total: Number(match[4]),
     instruction: match[5],
   };
+}
+
+// Split a log event into runs of output lines and single command lines ("$ docker ..."), in order.
+export function splitCommands(text) {
+  const parts = [];
+  for (const line of text.split("\n")) {
+    const command = COMMAND_LINE.test(line);
+    const last = parts[parts.length - 1];
+    if (!command && last && !last.command) last.text += `\n${line}`;
+    else parts.push({ command, text: line });
+  }
+  return parts;
 }
 
 export function describeStep(step, cached) {
@@ -49,15 +63,31 @@ export class LogPanel {
     this.followNow();
   }
 
-  // `text` is one log event: whole lines joined by "\n".
+  // `text` is one log event: whole lines joined by "\n". A lab's command lines ("$ docker ...") stand out.
   append(text) {
-    appendAnsi(this.log, `${text}\n`, this.ansi);
+    for (const part of splitCommands(text)) {
+      if (part.command) {
+        const span = document.createElement("span");
+        span.className = "ws-log-command";
+        span.textContent = `${part.text}\n`;
+        this.log.append(span);
+      } else {
+        appendAnsi(this.log, `${part.text}\n`, this.ansi);
+      }
+    }
     for (const line of text.split("\n")) this.noteStep(line);
     if (this.follow) this.scrollToEnd();
     else this.jump.hidden = false;
   }
 
   noteStep(line) {
+    const command = COMMAND_LINE.exec(line.replace(COLOUR_CODES, "").trim());
+    if (command) {
+      this.current = { command: command[1] };
+      this.stepView.hidden = false;
+      this.stepView.textContent = `Running: ${command[1]}`;
+      return;
+    }
     const step = parseStep(line);
     if (step) {
       this.current = step;
@@ -66,7 +96,7 @@ export class LogPanel {
       if (!cached) return;
       this.cached.add(Number(cached[1]));
     }
-    if (!this.current) return;
+    if (!this.current || this.current.command) return;
     this.stepView.hidden = false;
     this.stepView.textContent = describeStep(this.current, this.cached.has(this.current.vertex));
   }

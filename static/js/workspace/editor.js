@@ -17,8 +17,9 @@ export function modeFor(name) {
   return found ? found[1] : null;
 }
 
-export function isMainDockerfile(name) {
-  return name === "Dockerfile";
+// The file the learner writes and the live lint checks: the Dockerfile, or a lab's commands.sh or compose.yaml.
+export function isMainFile(name, mainFile = "Dockerfile") {
+  return name === mainFile;
 }
 
 // Keep only the exercise's own files from a stored draft; a file the draft lacks starts from the starter.
@@ -100,8 +101,9 @@ export class DraftStore {
 }
 
 export class FileEditors {
-  constructor({ root, starter, drafts, lint, draftNote }) {
+  constructor({ root, starter, drafts, lint, draftNote, mainFile = "Dockerfile" }) {
     this.root = root;
+    this.mainFile = mainFile;
     this.starter = starter;
     this.drafts = drafts;
     this.lint = lint;
@@ -132,14 +134,14 @@ export class FileEditors {
     }
     const editor = window.CodeMirror.fromTextArea(textarea, this.editorOptions(name));
     editor.on("change", onChange);
-    if (this.lint && isMainDockerfile(name)) editor.on("change", () => this.lint.pending());
+    if (this.lint && isMainFile(name, this.mainFile)) editor.on("change", () => this.lint.pending());
     armEscapeHatch(editor);
     return codeMirrorEditor(editor);
   }
 
   editorOptions(name) {
     const mode = modeFor(name);
-    const linted = Boolean(this.lint) && isMainDockerfile(name);
+    const linted = Boolean(this.lint) && isMainFile(name, this.mainFile);
     return {
       mode,
       lineNumbers: true,

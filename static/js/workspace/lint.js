@@ -25,8 +25,8 @@ export function toAnnotations(problems, lineCount) {
   });
 }
 
-export function summarise(problems) {
-  if (problems.length === 0) return "No lint problems found.";
+export function summarise(problems, kind = "dockerfile") {
+  if (problems.length === 0) return kind === "dockerfile" ? "No lint problems found." : "Nothing the sandbox would refuse.";
   const counts = {};
   for (const problem of problems) counts[problem.level || "info"] = (counts[problem.level || "info"] || 0) + 1;
   const parts = Object.entries(counts).map(([level, count]) => `${count} ${level}${count === 1 ? "" : "s"}`);
@@ -34,8 +34,11 @@ export function summarise(problems) {
 }
 
 export class LiveLint {
-  constructor({ url, list, status, onJump }) {
+  // kind: "dockerfile", or a lab's "commands" / "compose", whose file is checked against the sandbox's rules.
+  constructor({ url, list, status, onJump, kind = "dockerfile", fileName = "Dockerfile" }) {
     this.url = url;
+    this.kind = kind;
+    this.fileName = fileName;
     this.list = list;
     this.status = status;
     this.onJump = onJump;
@@ -51,7 +54,7 @@ export class LiveLint {
   async run(text, update, editor) {
     if (this.inFlight) this.inFlight.abort();
     if (!text.trim()) {
-      this.show([], "The Dockerfile is empty.");
+      this.show([], `${this.fileName === "Dockerfile" ? "The Dockerfile" : this.fileName} is empty.`);
       update([]);
       return;
     }
@@ -59,7 +62,8 @@ export class LiveLint {
     this.inFlight = controller;
     let answer;
     try {
-      answer = await postJson(this.url, { dockerfile: text }, { signal: controller.signal });
+      const body = this.kind === "dockerfile" ? { dockerfile: text } : { kind: this.kind, text };
+      answer = await postJson(this.url, body, { signal: controller.signal });
     } catch {
       return; // aborted: newer text is being checked
     }
@@ -72,7 +76,7 @@ export class LiveLint {
       return;
     }
     const problems = Array.isArray(answer.data?.problems) ? answer.data.problems : [];
-    this.show(problems, summarise(problems));
+    this.show(problems, summarise(problems, this.kind));
     update(toAnnotations(problems, editor ? editor.lineCount() : 1e6));
   }
 
