@@ -67,7 +67,7 @@ def test_a_visitor_hands_in_commands_and_gets_the_static_score_in_the_report(cli
     page = client.get(url).content.decode()
     assert '<label for="dockerfile">commands.sh</label>' in page
     assert "Hand in commands.sh" in page and "Sign up to have your lab run in the sandbox." in page
-    assert "docker run -d --name flaky busybox:latest" in page  # the starter, ready to edit
+    assert "docker run -d --name flaky busybox:1.35" in page  # the starter, ready to edit
     solution = Exercise.objects.get(slug="restart-on-failure").solution_files["commands.sh"]
     response = client.post(url, {"dockerfile": solution})
     assert response["Location"] == reverse("practice_mock_report", args=[mock.public_id])
