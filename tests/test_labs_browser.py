@@ -119,9 +119,9 @@ def test_a_command_lab_in_the_browser_refuses_while_typing_fails_the_starter_and
     assert run_and_wait(page) == "failed"
     commands = page.locator("[data-role=log] .ws-log-command").all_text_contents()
     assert commands == [
-        "$ docker run --name writer busybox:latest sh -c 'mkdir -p /data && echo \"remember the milk\" > /data/note.txt'\n",
+        "$ docker run --name writer busybox:1.35 sh -c 'mkdir -p /data && echo \"remember the milk\" > /data/note.txt'\n",
         "$ docker rm writer\n",
-        "$ docker run --name reader busybox:latest cat /data/note.txt\n",
+        "$ docker run --name reader busybox:1.35 cat /data/note.txt\n",
     ]
     assert (
         "cat: can't open '/data/note.txt': No such file or directory" in page.locator("[data-role=log]").text_content()
