@@ -29,7 +29,30 @@ APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the lessons install with pip. Changing this list changes the python image's recipe version, so the
 # image is remade on the next `manage.py sandbox catalog`.
-WHEELHOUSE_REQUIREMENTS = ["flask", "gunicorn", "requests", "pytest", "setuptools", "wheel"]
+WHEELHOUSE_REQUIREMENTS = [
+    # What the lessons and exercises name (their solutions pin these versions, as the course teaches) ...
+    "flask==3.1.3",
+    "gunicorn==27.0.1",
+    "requests==2.34.2",
+    "pytest==9.2.0",
+    "setuptools==84.2.1",
+    "wheel==0.48.0",
+    # ... and everything those need, pinned too, so every machine builds the same wheelhouse.
+    "blinker==1.9.0",
+    "certifi==2026.10.19.post1",
+    "charset-normalizer==3.5.3",
+    "click==8.5.1",
+    "idna==3.20",
+    "iniconfig==2.3.1",
+    "itsdangerous==2.2.0",
+    "jinja2==3.1.6",
+    "markupsafe==3.0.4",
+    "packaging==26.4",
+    "pluggy==1.7.0",
+    "pygments==2.21.0",
+    "urllib3==2.8.0",
+    "werkzeug==3.1.9",
+]
 PYTHON_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
 PYTHON_MINOR = "3.11"
 # Debian bookworm has glibc 2.36, so wheels for any of these run in the image. pip does not widen one

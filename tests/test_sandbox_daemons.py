@@ -444,7 +444,19 @@ def test_the_python_image_is_configured_like_the_official_one():
 
 def test_changing_the_wheelhouse_changes_the_python_recipe():
     assert rootfs.WHEELHOUSE_VERSION in catalog.RECIPE_VERSIONS["python:3.11-slim"]
-    assert {"flask", "gunicorn", "requests", "pytest"} <= set(rootfs.WHEELHOUSE_REQUIREMENTS)
+    pinned = dict(requirement.split("==") for requirement in rootfs.WHEELHOUSE_REQUIREMENTS)
+    assert {"flask", "gunicorn", "requests", "pytest"} <= set(pinned)
+    # Exact versions only: a fresh machine builds the same wheelhouse, whatever PyPI has published since.
+    assert all(version[0].isdigit() for version in pinned.values())
+
+
+def test_the_solutions_pin_the_versions_the_wheelhouse_holds():
+    pinned = dict(requirement.split("==") for requirement in rootfs.WHEELHOUSE_REQUIREMENTS)
+    for requirements in settings.LESSONS_CONTENT_DIR.glob("*/exercises/*/solution/**/requirements.txt"):
+        for line in requirements.read_text().splitlines():
+            name, _, version = line.split("#")[0].strip().partition("==")
+            if name:
+                assert pinned.get(name.lower()) == version, f"{requirements}: {line} is not in the wheelhouse"
 
 
 def test_an_unknown_catalog_image_is_refused_before_any_work(catalog_cache, settings):
