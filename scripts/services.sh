@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .state
+# Starting daemons is development work: without a DEBUG of its own, the development secret key will do.
+export DEBUG="${DEBUG:-true}"
 
 REDIS_PORT="${REDIS_PORT:-6379}"
 if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
