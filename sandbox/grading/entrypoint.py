@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from .context import GradingContext
-from .outcome import Outcome, fail, ok
-from .runtime import tail
+from .outcome import Outcome
+from .runtime import judge_run
 
 
 def shown_args(args: list[str]) -> str:
@@ -24,20 +24,7 @@ def check_run_args(check: dict, context: GradingContext) -> Outcome:
     shown = f"`docker run IMAGE {shown_args(args)}`"
     timeout = check.get("timeout", context.check_seconds)
     result = context.sandbox.run_args(context.image, args, check.get("env"), timeout)
-    output = result.stdout + result.stderr
-    if result.timed_out:
-        return fail(f"{shown} was still running after {timeout:g} s; output: {tail(output)}")
-    if result.oom_killed:
-        return fail(f"{shown} ran out of memory and was killed.")
-    expected = check.get("exit_code", 0)
-    if result.exit_code != expected:
-        return fail(f"{shown} exited with code {result.exit_code}, expected {expected}; output: {tail(output)}")
-    for stream in ("stdout", "stderr"):
-        pattern = check.get(stream)
-        text = getattr(result, stream)
-        if pattern and not re.search(pattern, text, re.MULTILINE):
-            return fail(f"the {stream} of {shown} does not match `{pattern}`; it was: {tail(text)}")
-    return ok(f"{shown} exited with code {result.exit_code}; output: {tail(output, 160)}")
+    return judge_run(result, check, shown, timeout)
 
 
 ENTRYPOINT_CHECKS = {"run-args": check_run_args}

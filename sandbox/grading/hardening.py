@@ -8,14 +8,13 @@ names, every capability dropped (and no-new-privileges, which every sandbox cont
 
 from __future__ import annotations
 
-import re
 import stat
 
 from sandbox.environment import Hardening
 
 from .context import GradingContext
 from .outcome import Outcome, fail, ok
-from .runtime import tail
+from .runtime import judge_run
 
 SHOWN_FILES = 5
 
@@ -49,20 +48,8 @@ def check_read_only(check: dict, context: GradingContext) -> Outcome:
     timeout = check.get("timeout", context.check_seconds)
     result = context.sandbox.run_hardened(context.image, hardening, timeout)
     output = result.stdout + result.stderr
-    if result.timed_out:
-        return fail(f"{shown} was still running after {timeout:g} s; output: {tail(output)}")
-    expected = check.get("exit_code", 0)
-    if result.exit_code != expected:
-        hint = (
-            " A 'Read-only file system' error names a path the app writes to." if "read-only" in output.lower() else ""
-        )
-        return fail(f"{shown} exited with code {result.exit_code}, expected {expected}; output: {tail(output)}.{hint}")
-    for stream in ("stdout", "stderr"):
-        pattern = check.get(stream)
-        text = getattr(result, stream)
-        if pattern and not re.search(pattern, text, re.MULTILINE):
-            return fail(f"the {stream} of {shown} does not match `{pattern}`; it was: {tail(text)}")
-    return ok(f"{shown} exited with code {result.exit_code}; output: {tail(output, 160)}")
+    hint = " A 'Read-only file system' error names a path the app writes to." if "read-only" in output.lower() else ""
+    return judge_run(result, check, shown, timeout, exit_hint=hint)
 
 
 HARDENING_CHECKS = {"no-setuid": check_no_setuid, "read-only": check_read_only}

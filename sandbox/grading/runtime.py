@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from sandbox.clients import SandboxError
+from sandbox.environment import RunResult
 
 from .context import GradingContext
 from .outcome import CheckError, Outcome, fail, ok
@@ -62,6 +63,15 @@ def check_command(check: dict, context: GradingContext) -> Outcome:
     shown = f"`{run if isinstance(run, str) else ' '.join(run)}`" if run else "the image's default command"
     timeout = check.get("timeout", context.check_seconds)
     result = context.sandbox.run(context.image, command_for(run), check.get("env"), timeout)
+    return judge_run(result, check, shown, timeout)
+
+
+def judge_run(result: RunResult, check: dict, shown: str, timeout: float, exit_hint: str = "") -> Outcome:
+    """The verdict on a container run to its end: in time, in memory, the expected exit code and output.
+
+    `shown` is the command as the learner would type it; `exit_hint` is a sentence added when the exit code
+    is wrong, for checks that know a likely cause.
+    """
     output = result.stdout + result.stderr
     if result.timed_out:
         return fail(f"{shown} was still running after {timeout:g} s; output: {tail(output)}")
@@ -71,13 +81,14 @@ def check_command(check: dict, context: GradingContext) -> Outcome:
     if result.exit_code != expected:
         if result.exit_code in (126, 127):
             return fail(f"{shown} could not be started (exit code {result.exit_code}): {tail(output)}")
-        return fail(f"{shown} exited with code {result.exit_code}, expected {expected}; output: {tail(output)}")
+        message = f"{shown} exited with code {result.exit_code}, expected {expected}; output: {tail(output)}"
+        return fail(f"{message}.{exit_hint}" if exit_hint else message)
     for stream in ("stdout", "stderr"):
         pattern = check.get(stream)
         text = getattr(result, stream)
         if pattern and not re.search(pattern, text, re.MULTILINE):
             return fail(f"the {stream} of {shown} does not match `{pattern}`; it was: {tail(text)}")
-    return ok(f"{shown} exited with code {result.exit_code}; output: {tail(output, 120)}")
+    return ok(f"{shown} exited with code {result.exit_code}; output: {tail(output, 160)}")
 
 
 # --- Probing the app with the grader's own tools ------------------------------------------------------------------
