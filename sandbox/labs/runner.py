@@ -51,6 +51,8 @@ OUTPUT_TAIL_LINES = 12
 # The sandbox daemon runs with --ip-forward=false on purpose; its networks still work inside it, so the
 # CLI's warning about it would only mislead a learner.
 NOISE = ("WARNING: IPv4 forwarding is disabled. Networking will not work.",)
+# Commands that would show or remove the whole daemon's things, held to the lab's own by its label.
+LABEL_FILTERED = ("ps", "events", "container prune", "image prune", "volume prune", "network prune")
 # What the runner adds to the commands that create things, after the learner's subcommand.
 LOG_OPTIONS = ["--log-opt", "max-size=1m", "--log-opt", "max-file=1"]
 
@@ -235,7 +237,8 @@ class LabRun:
             return label
         if command.canonical == "build":
             return [*label, "--network", "none", "--progress", "plain"]
-        if command.canonical == "ps":
+        if command.canonical in LABEL_FILTERED:
+            # Docker ANDs this with the learner's own filters, so they only ever see their own lab's things.
             return ["--filter", f"label={LABEL}={self.label}"]
         return []
 
