@@ -32,6 +32,10 @@ NO_BRIDGE = (
 )
 HOST_NETWORK = "--network host would share the machine's network; put the container on a network you create"
 DRIVER_OPTIONS = "volume and network driver options are not available: they can mount the machine's folders"
+VOLUME_PRUNE_ALL = (
+    "the sandbox runs Docker 20.10, whose volume prune has no --all: it already removes every unused volume, "
+    "named ones too (since Docker 23 it removes only anonymous ones unless you add --all)"
+)
 SYSTEM_DF_VERBOSE = "-v lists the build cache of every exercise on this daemon; leave it out"
 FOLLOW = "--follow never ends here: leave out -f; the log shows what the container printed so far"
 NO_TERMINAL = "there is no terminal here: leave out -t (and -it); each command's output is shown in the log"
@@ -623,5 +627,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "pull": Subcommand(_table(switches={"--quiet": "-q"}), check_pull),
 }
 PRUNE = _table({"--filter": ""}, {"--force": "-f"})
-SUBCOMMANDS |= {name: Subcommand(PRUNE, check_prune) for name in ("container prune", "volume prune", "network prune")}
+SUBCOMMANDS |= {name: Subcommand(PRUNE, check_prune) for name in ("container prune", "network prune")}
+SUBCOMMANDS["volume prune"] = Subcommand(
+    PRUNE, check_prune, refused={"-a": VOLUME_PRUNE_ALL, "--all": VOLUME_PRUNE_ALL}
+)
 SUBCOMMANDS["image prune"] = Subcommand(_table({"--filter": ""}, {"--force": "-f", "--all": "-a"}), check_prune)
