@@ -27,17 +27,6 @@ from sandbox.clients import SandboxError, SandboxSetupError, docker_environment,
 
 
 @pytest.fixture
-def sandbox_root(settings, tmp_path):
-    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
-    settings.SANDBOX_COUNT = 2
-    settings.SANDBOX_DOCKER_HOST = ""
-    settings.SANDBOX_REMOTE_HOSTS = []
-    settings.SANDBOX_NAME_PREFIX = "dockyard-sb"
-    settings.SANDBOX_TLS_LISTEN_PORT = 0
-    return settings.SANDBOX_ROOT
-
-
-@pytest.fixture
 def catalog_cache(settings, tmp_path):
     settings.CATALOG_CACHE = tmp_path / "catalog"
     settings.CATALOG_IMAGES = ["busybox:latest", "debian:bookworm-slim", "python:3.11-slim"]

@@ -18,16 +18,6 @@ from sandbox.labs.runner import LabRun
 _ids = itertools.count(1)
 
 
-@pytest.fixture
-def sandbox_root(settings, tmp_path):
-    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
-    settings.SANDBOX_COUNT = 1
-    settings.SANDBOX_DOCKER_HOST = ""
-    settings.SANDBOX_REMOTE_HOSTS = []
-    settings.SANDBOX_NAME_PREFIX = "dockyard-sb"
-    return settings.SANDBOX_ROOT
-
-
 def fake_registry_files(root, repository: str, tags: dict[str, str]) -> None:
     """The files docker-registry's filesystem driver keeps for a repository's tags."""
     for tag, digest in tags.items():

@@ -65,30 +65,35 @@ def check_system_df(context: Context, parsed: ParsedArgs) -> None:
         raise Refused("docker system df takes no names")
 
 
-def check_push(context: Context, parsed: ParsedArgs) -> None:
+def registry_argument(parsed: ParsedArgs, verb: str, elsewhere: str) -> str:
+    """The one image a push or pull names, which must be in the sandbox's registry."""
     if len(parsed.arguments) != 1:
-        raise Refused(f"docker push takes one image, such as docker push {REGISTRY}/shop/web:1.0")
+        raise Refused(f"docker {verb} takes one image, such as docker {verb} {REGISTRY}/shop/web:1.0")
     reference = parsed.arguments[0]
     if not reference.startswith(f"{REGISTRY}/"):
-        raise Refused(
-            f"`{reference}` would go to Docker Hub, which the sandbox cannot reach: tag it for the sandbox's registry "
-            f"first (docker tag {reference} {REGISTRY}/{reference.split('/')[-1]}) and push that"
-        )
-    name = check_registry_name(reference)
-    if name not in context.names.images:
+        raise Refused(f"`{reference}` would {elsewhere.format(reference=reference, last=reference.split('/')[-1])}")
+    return reference
+
+
+def check_push(context: Context, parsed: ParsedArgs) -> None:
+    reference = registry_argument(
+        parsed,
+        "push",
+        "go to Docker Hub, which the sandbox cannot reach: tag it for the sandbox's registry first "
+        f"(docker tag {{reference}} {REGISTRY}/{{last}}) and push that",
+    )
+    if check_registry_name(reference) not in context.names.images:
         raise Refused(f"the lab has no image named `{reference}`: tag one first (docker tag IMAGE {reference})")
     context.new.pushed.add(registry_repository(reference))
 
 
 def check_pull(context: Context, parsed: ParsedArgs) -> None:
-    if len(parsed.arguments) != 1:
-        raise Refused(f"docker pull takes one image, such as docker pull {REGISTRY}/shop/web:1.0")
-    reference = parsed.arguments[0]
-    if not reference.startswith(f"{REGISTRY}/"):
-        raise Refused(
-            f"`{reference}` would come from Docker Hub, which the sandbox cannot reach; its images are already there "
-            f"(and a lab can pull from its own registry, {REGISTRY})"
-        )
+    reference = registry_argument(
+        parsed,
+        "pull",
+        "come from Docker Hub, which the sandbox cannot reach; its images are already there (and a lab can pull "
+        f"from its own registry, {REGISTRY})",
+    )
     name = check_registry_name(reference, digest_allowed=True)
     repository = registry_repository(reference)
     if repository not in context.names.pushed:
