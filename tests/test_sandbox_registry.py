@@ -5,6 +5,7 @@ and pull through a real sandbox daemon's registry."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 
 import pytest
@@ -175,3 +176,33 @@ def test_a_labs_prune_and_events_see_only_the_labs_own_objects(docker_host):
     finally:
         outsider.remove(force=True)
         client.close()
+
+
+REGISTRY_PROBE = """
+import json, socket, subprocess
+gateway = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout.split("default via ")[-1].split()[0]
+seen = {}
+for host in ("127.0.0.1", gateway):
+    try:
+        socket.create_connection((host, 5000), timeout=2).close()
+        seen[host] = "connected"
+    except OSError as error:
+        seen[host] = type(error).__name__
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.sandbox
+def test_a_labs_containers_cannot_reach_the_daemons_registry(docker_host):
+    """The registry listens on the daemon's own loopback: a container's loopback is its own, and the daemon's side
+    of a lab network (the gateway) has nothing on port 5000."""
+    if not registry.has_registry(docker_host):
+        pytest.fail(f"the sandbox daemon {docker_host} has no registry: restart it with `manage.py sandbox start`")
+    log: list[str] = []
+    with BuildEnvironment(docker_host, f"registrytest-{os.getpid()}-{next(_ids)}", on_log=log.append) as env:
+        with LabRun(env, "commands", {}) as lab:
+            assert lab.run_commands(check_commands("docker network create probenet\n", {})).ok, log
+            code, output = lab.probe(["python3", "-c", REGISTRY_PROBE], network="probenet", timeout=20)
+    assert code == 0, output
+    seen = json.loads(output.strip().splitlines()[-1])
+    assert list(seen.values()) == ["ConnectionRefusedError", "ConnectionRefusedError"], seen
