@@ -44,6 +44,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from . import registry
 from .cgroups import place_in_daemon_cgroup, require_cgroup_controllers, write_cgroup_limits
 from .clients import SandboxError, SandboxSetupError, make_client
 
@@ -488,6 +489,7 @@ def start(d: Daemon) -> None:
         ensure_netns(d, tools)
         d.exec_root.mkdir(exist_ok=True)
         ensure_containerd(d, tools)
+        ensure_registry(d, tools)
         if is_running(d):
             wait_until_answers(d, process=None, timeout=START_TIMEOUT_SECONDS)
             limit_daemon_memory(d)
@@ -504,6 +506,7 @@ def limit_daemon_memory(d: Daemon) -> None:
     found = [
         (read_pid(d.containerd_pidfile), str(d.containerd_config)),
         (read_pid(d.pidfile), str(d.socket)),
+        (read_pid(registry.pidfile(d.root)), str(registry.config_file(d.root))),
     ]
     place_in_daemon_cgroup(d.name, [pid for pid, marker in found if pid is not None and pid_alive(pid, marker)])
 
@@ -537,6 +540,18 @@ def ensure_containerd(d: Daemon, tools: dict[str, str]) -> None:
                 f"containerd for {d.name} did not start (see {d.containerd_log}):\n{log_tail(d.containerd_log)}"
             )
         time.sleep(0.1)
+
+
+def ensure_registry(d: Daemon, tools: dict[str, str]) -> None:
+    """Start the daemon's own registry in its network namespace (sandbox/registry.py), if it is installed."""
+    if pid_alive(read_pid(registry.pidfile(d.root)), str(registry.config_file(d.root))):
+        return
+    command = registry.prepare(d.root)
+    if command is None:
+        registry.pidfile(d.root).unlink(missing_ok=True)
+        return
+    process = launch(in_netns(d, command, tools["nsenter"]), registry.log_file(d.root))
+    registry.pidfile(d.root).write_text(f"{process.pid}\n")
 
 
 def wait_until_answers(d: Daemon, process: subprocess.Popen | None, timeout: float) -> None:
@@ -589,6 +604,9 @@ def stop(d: Daemon) -> bool:
         # containerd goes after dockerd, which stops its containers (and their shims) on the way out.
         terminate(read_pid(d.containerd_pidfile), str(d.containerd_config))
         d.containerd_pidfile.unlink(missing_ok=True)
+        # The registry keeps its files on the daemon's disk, so it goes before the disk is unmounted.
+        terminate(read_pid(registry.pidfile(d.root)), str(registry.config_file(d.root)))
+        registry.pidfile(d.root).unlink(missing_ok=True)
         unmount(d, tools)
     return stopped
 

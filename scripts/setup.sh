@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker.io docker-compose redis-server postgresql openssl debootstrap busybox-static e2fsprogs iproute2 chromium fonts-dejavu-core)
+APT_PACKAGES=(docker.io docker-compose docker-registry redis-server postgresql openssl debootstrap busybox-static e2fsprogs iproute2 chromium fonts-dejavu-core)
 
 if [ "$(id -u)" != "0" ]; then
   echo "Dockyard's setup installs Debian packages and starts its own Docker daemons, so it runs as root." >&2
@@ -16,6 +16,13 @@ missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# Debian's docker-registry package would start a registry for the whole machine on port 5000, on every
+# interface. Dockyard runs its own, one inside each sandbox daemon's loopback-only network namespace
+# (sandbox/registry.py), and needs no other: the machine-wide service is masked before it can start.
+if [ -d /run/systemd/system ] && ! systemctl is-enabled docker-registry 2>/dev/null | grep -q masked; then
+  systemctl stop docker-registry >/dev/null 2>&1 || true
+  systemctl mask docker-registry >/dev/null
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> Installing Debian packages: ${missing[*]}"
   apt-get update -q

@@ -143,3 +143,15 @@ def browser():
             del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def sandbox_root(settings, tmp_path):
+    """Two local sandbox daemons named dockyard-sbN under a temporary SANDBOX_ROOT, for tests without Docker."""
+    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
+    settings.SANDBOX_COUNT = 2
+    settings.SANDBOX_DOCKER_HOST = ""
+    settings.SANDBOX_REMOTE_HOSTS = []
+    settings.SANDBOX_NAME_PREFIX = "dockyard-sb"
+    settings.SANDBOX_TLS_LISTEN_PORT = 0
+    return settings.SANDBOX_ROOT

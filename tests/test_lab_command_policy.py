@@ -203,14 +203,47 @@ REFUSED = [
      "`busybox:latest` is a catalog image other labs need; only images the lab built can be removed"),
     ("docker tag busybox:latest redis:7",
      "`redis:7` is a catalog image that other labs use too; give your image a name of its own, such as myapp:1.0"),
-    ("docker pull busybox:latest", "`docker pull` is not available in a lab: the sandbox has no registry: nothing can "
-     "be downloaded or uploaded, and its images are already there"),
+    ("docker pull busybox:latest", "`busybox:latest` would come from Docker Hub, which the sandbox cannot reach; its "
+     "images are already there (and a lab can pull from its own registry, localhost:5000)"),
+    ("docker push busybox:latest", "`busybox:latest` would go to Docker Hub, which the sandbox cannot reach: tag it for "
+     "the sandbox's registry first (docker tag busybox:latest localhost:5000/busybox:latest) and push that"),
+    ("docker push localhost:5000/shop/web:1.0",
+     "the lab has no image named `localhost:5000/shop/web:1.0`: tag one first (docker tag IMAGE "
+     "localhost:5000/shop/web:1.0)"),
+    ("docker pull localhost:5000/shop/web:1.0",
+     "the lab pushed nothing to localhost:5000/shop/web: push to it first (docker push localhost:5000/shop/web:TAG)"),
+    ("docker tag busybox:latest registry.example.com/shop/web:1.0",
+     "`registry.example.com/shop/web:1.0` names the registry registry.example.com, which the sandbox cannot reach; "
+     "its only registry is localhost:5000 (such as localhost:5000/shop/web:1.0)"),
+    ("docker tag busybox:latest localhost:5000/dockyard/probe:1",
+     "repository names starting with `dockyard` belong to the grader; choose another"),
+    ("docker tag busybox:latest localhost:5000/Shop:1",
+     "`localhost:5000/Shop:1` is not a name in the sandbox's registry: write localhost:5000/ and a lower-case "
+     "repository (such as localhost:5000/shop/web), then an optional tag (such as :1.0)"),
+    ("docker login localhost:5000", "`docker login` is not available in a lab: the sandbox has no way to a registry "
+     "outside it: its images are already there, and its own registry (localhost:5000) needs only docker push and "
+     "docker pull"),
     ("docker system prune -af", "`docker system prune` is not available in a lab: it works on the whole daemon, not on "
-     "your lab"),
-    ("docker volume prune", "`docker volume prune` is not available in a lab: it would touch things that are not your "
-     "lab's: remove your own containers, volumes and networks by name"),
-    ("docker container prune", "`docker container prune` is not available in a lab: it would touch things that are not "
-     "your lab's: remove your own containers, volumes and networks by name"),
+     "your lab (docker system df is available)"),
+    ("docker system df -v", "docker system df: -v lists the build cache of every exercise on this daemon; leave it out"),
+    ("docker builder prune -af", "`docker builder prune` is not available in a lab: the build cache is shared by every "
+     "exercise on this daemon; use docker build"),
+    ("docker volume prune", "prune asks for a confirmation and there is no terminal to answer it: add --force (-f)"),
+    ("docker container prune", "prune asks for a confirmation and there is no terminal to answer it: add --force (-f)"),
+    ("docker volume prune -af", "docker volume prune: the sandbox runs Docker 20.10, whose volume prune has no --all: "
+     "it already removes every unused volume, named ones too (since Docker 23 it removes only anonymous ones unless "
+     "you add --all)"),
+    ("docker image prune -f web", "prune takes no names; it removes what is unused (narrow it with --filter)"),
+    ("docker container prune -f --filter name=web", "prune --filter takes KEY=VALUE with KEY one of label, label!, "
+     "until"),
+    ("docker container prune -f --filter label=dockyard.submission=42",
+     "the label `dockyard.submission` belongs to the grader (it finds what your lab made by it); choose another"),
+    ("docker events", "docker events without --until waits for new events forever: give the time span, such as "
+     "--since 1m --until 0s"),
+    ("docker events --since 1m --until 0s --filter container=other",
+     "the lab has no container named `other`: only containers an earlier line created (with --name) can be used"),
+    ("docker events --until 0s --filter daemon=x", "docker events --filter takes KEY=VALUE with KEY one of container, "
+     "event, image, label, network, type, volume"),
     ("docker compose up", "`docker compose up` is not available in a lab: Compose is not part of this lab: it runs "
      "docker commands only"),
     ("docker attach web", "`docker attach` is not available in a lab: it waits for input that never comes here; use "

@@ -25,7 +25,7 @@ def labs() -> list[Exercise]:
 def test_the_shipped_labs_can_be_set_as_a_challenge(shipped_course):
     slugs = {exercise.slug for exercise in challenge_exercises()}
     assert {exercise.slug for exercise in labs()} <= slugs
-    assert len(labs()) == 10 and "first-dockerfile" in slugs
+    assert len(labs()) == 13 and "first-dockerfile" in slugs
 
 
 def test_the_static_preview_agrees_with_the_sandbox_on_every_shipped_lab(shipped_course):

@@ -65,7 +65,17 @@ def split_plan(plan: CommandPlan, at: int) -> tuple[CommandPlan, CommandPlan]:
     return CommandPlan(plan.commands[:at], plan.names), CommandPlan(plan.commands[at:], plan.names)
 
 
-@pytest.mark.parametrize("slug", ["keep-data-in-a-volume", "compose-web-and-redis"])
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "keep-data-in-a-volume",
+        "compose-web-and-redis",
+        # debugging (commands-used), the sandbox's registry (registry), and prune held to the lab's label
+        "fix-a-crashing-worker",
+        "push-and-pull",
+        "prune-without-losing-data",
+    ],
+)
 def test_a_labs_solution_passes_and_its_starter_fails(docker_host, slug):
     exercise = load_exercises()[slug]
     solution = grade_folder(exercise, exercise.solution_files, docker_host)

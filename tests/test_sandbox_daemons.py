@@ -27,17 +27,6 @@ from sandbox.clients import SandboxError, SandboxSetupError, docker_environment,
 
 
 @pytest.fixture
-def sandbox_root(settings, tmp_path):
-    settings.SANDBOX_ROOT = tmp_path / "sandboxes"
-    settings.SANDBOX_COUNT = 2
-    settings.SANDBOX_DOCKER_HOST = ""
-    settings.SANDBOX_REMOTE_HOSTS = []
-    settings.SANDBOX_NAME_PREFIX = "dockyard-sb"
-    settings.SANDBOX_TLS_LISTEN_PORT = 0
-    return settings.SANDBOX_ROOT
-
-
-@pytest.fixture
 def catalog_cache(settings, tmp_path):
     settings.CATALOG_CACHE = tmp_path / "catalog"
     settings.CATALOG_IMAGES = ["busybox:latest", "debian:bookworm-slim", "python:3.11-slim"]
@@ -335,6 +324,7 @@ def fake_host(monkeypatch, running: bool) -> list[str]:
     monkeypatch.setattr(daemons, "is_running", lambda d: running)
     monkeypatch.setattr(daemons, "ensure_disk", lambda d, tools: done.append("disk"))
     monkeypatch.setattr(daemons, "ensure_containerd", lambda d, tools: done.append("containerd"))
+    monkeypatch.setattr(daemons, "ensure_registry", lambda d, tools: done.append("registry"))
     monkeypatch.setattr(daemons, "launch", lambda args, log: done.append("dockerd"))
     monkeypatch.setattr(daemons, "wait_until_answers", lambda d, process, timeout: done.append("ping"))
     monkeypatch.setattr(daemons, "require_userns", lambda d: done.append("userns"))
@@ -346,14 +336,14 @@ def test_start_leaves_a_running_daemon_alone_but_refreshes_its_limits(sandbox_ro
     done = fake_host(monkeypatch, running=True)
     daemons.start(daemons.daemon(0))
     # The disk and containerd steps run but find their part already up; dockerd is not launched again.
-    assert done == ["limits", "disk", "netns", "containerd", "ping", "daemon memory"]
+    assert done == ["limits", "disk", "netns", "containerd", "registry", "ping", "daemon memory"]
 
 
 def test_start_of_a_stopped_daemon_mounts_starts_and_waits(sandbox_root, monkeypatch):
     done = fake_host(monkeypatch, running=False)
     d = daemons.daemon(1)
     daemons.start(d)
-    assert done == ["limits", "disk", "netns", "containerd", "dockerd", "ping", "userns", "daemon memory"]
+    assert done == ["limits", "disk", "netns", "containerd", "registry", "dockerd", "ping", "userns", "daemon memory"]
     assert json.loads(d.config_file.read_text())["builder"]["gc"]["enabled"] is True
     assert oct(d.root.stat().st_mode & 0o777) == "0o711"
 

@@ -49,6 +49,10 @@ DEFAULT_HINTS = {
     # Labs (command and Compose labs).
     "lab-run": "Read the lab's log: each command is shown with its output and exit code; fix the first one that "
     "was refused or failed.",
+    "commands-used": "Add the command to commands.sh, aimed at the container named in the check, so its "
+    "output is in the lab's log; read what it shows before you change anything.",
+    "registry": "Tag the image with the sandbox's registry and a version (docker tag IMAGE "
+    "localhost:5000/REPOSITORY:TAG), push that name, and pull it back with docker pull.",
     "container-state": "Run docker ps -a and docker inspect on the container: its status, exit code and "
     "restart count are what this check reads.",
     "container-config": "docker inspect shows the container's settings; set the missing one with the matching "

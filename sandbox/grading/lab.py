@@ -21,6 +21,7 @@ from sandbox.labs.plan import lab_plan
 from sandbox.labs.runner import LabResult, LabRun
 
 from .lab_spec import LAB, STATE
+from .lab_used import check_commands_used
 from .outcome import ERROR, FAILED, PASSED, SKIPPED, CheckError, Outcome, make_verdict, plural
 from .spec import phase_of, spec_problems
 from .state import STATE_CHECKS, StateContext
@@ -89,7 +90,9 @@ class LabGrader:
                 lab.require_probe_image()
             self.run_result = lab.run_commands(plan) if self.kind == "commands" else lab.compose_up(plan)
             for check in self.checks:
-                if phase_of(check) == LAB:
+                if check["type"] == "commands-used":
+                    self.record(check, lambda check=check: check_commands_used(check, plan, self.run_result))
+                elif phase_of(check) == LAB:
                     self.record(check, lambda: describe_run(self.kind, self.run_result))
             context = StateContext(lab, self.kind, float(limits.get("check_seconds", settings.CHECK_TIMEOUT_SECONDS)))
             for check in state_checks:

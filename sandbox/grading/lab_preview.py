@@ -1,10 +1,10 @@
 """A lab judged without running it: the settings its containers would get, read from the learner's text.
 
 The mock interview grades a visitor's lab statically (no sandbox without an account). Of a lab's checks, only
-`container-config` can be judged that way: the restart policy, limits, user, environment, mounts, networks
+`container-config` and `commands-used` can be judged that way: the restart policy, limits, user, environment, mounts, networks
 and published ports follow from `commands.sh` (its `run`/`create` flags, `network connect`, `update`,
 `rename`) or from a service in `compose.yaml`. The facts have the shape of lab_config.config_facts, so the
-same comparison judges them. Everything else (state, probes, health) needs the sandbox.
+same comparison judges them; `commands-used` reads which commands the text runs. Everything else (state, probes, health) needs the sandbox.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sandbox.labs.commands import CommandPlan
 from sandbox.labs.compose import ComposePlan
 
 from .lab_config import judge_config, size_bytes
+from .lab_used import check_commands_used
 from .outcome import Outcome
 
 PORT = re.compile(r"^(?:(?P<ip>\d+\.\d+\.\d+\.\d+):)?(?:(?P<host>\d*):)?(?P<container>\d+)(?:/(?P<protocol>tcp|udp))?$")
@@ -189,6 +190,9 @@ def preview_verdicts(spec: dict, kind: str, plan: Any, files: dict[str, str]) ->
     facts = compose_facts(plan) if kind == "compose" else command_facts(plan, files)
     judged, left = [], 0
     for check in spec.get("checks") or []:
+        if isinstance(check, dict) and check.get("type") == "commands-used" and kind == "commands":
+            judged.append((check, check_commands_used(check, plan, None)))
+            continue
         if not isinstance(check, dict) or check.get("type") != "container-config":
             left += 1 if isinstance(check, dict) and check.get("type") != "lab-run" else 0
             continue

@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sandbox.labs.commands_tables import SUBCOMMANDS
+
 LAB = "lab"  # the lab's commands (or `docker-compose up`) ran
 STATE = "state"  # the state they left: containers, volumes, networks, answers to probes
 LAB_KINDS = ("commands", "compose")
@@ -186,8 +188,26 @@ STATE_FIELDS = {
     "within": (_number, False),
 }
 
+
+def _repository(value: object) -> str:
+    ok = isinstance(value, str) and re.fullmatch(
+        r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*){0,2}", value
+    )
+    return "" if ok else "must be a repository of the sandbox's registry without its host, such as shop/web"
+
+
+def _subcommands(value: object) -> str:
+    # The policy's names for the commands (sandbox/labs/commands_tables.py): `logs`, `inspect`, `volume ls`.
+    known = set(SUBCOMMANDS)
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        return "must be a list of docker subcommands, such as [logs, inspect]"
+    unknown = [item for item in value if item not in known]
+    return f"names {unknown[0]!r}, which is not a docker command a lab can run" if unknown else ""
+
+
 LAB_CHECK_TYPES: dict[str, LabCheckType] = {
     "lab-run": LabCheckType(LAB),
+    "commands-used": LabCheckType(LAB, {"commands": (_subcommands, True), "container": (_name, False)}),
     "container-state": LabCheckType(
         STATE, TARGET | STATE_FIELDS, one_of=("status", "exit_code", "oom_killed", "restarts", "logs"), targeted=True
     ),
@@ -223,6 +243,7 @@ LAB_CHECK_TYPES: dict[str, LabCheckType] = {
         },
     ),
     "healthy": LabCheckType(STATE, TARGET | {"within": (_number, False)}, targeted=True),
+    "registry": LabCheckType(STATE, {"repository": (_repository, True), "tag": (_text, True), "image": (_text, False)}),
     "survives-down-up": LabCheckType(
         STATE,
         {
@@ -256,8 +277,10 @@ def lab_problems(spec: dict, checks: list[dict]) -> list[str]:
             problems.append(f"{where}: a {kind} lab has no Dockerfile build to check; use the lab checks")
             continue
         problems += _target_problems(kind, check, where)
-        if check["type"] == "survives-down-up" and kind != "compose":
+        if check["type"] in ("survives-down-up",) and kind != "compose":
             problems.append(f"{where}: survives-down-up needs a Compose lab")
+        if check["type"] in ("commands-used", "registry") and kind != "commands":
+            problems.append(f"{where}: {check['type']} needs a command lab (kind: commands)")
         if check["type"] in ("reach", "http", "probe") and sum(key in check for key in PLACE) != 1:
             problems.append(f"{where}: give exactly one of 'from' (a {TARGET_KEY[kind]}) and 'network'")
         if check["type"] == "volume" and "content" in check and "file" not in check:
@@ -272,6 +295,8 @@ def lab_problems(spec: dict, checks: list[dict]) -> list[str]:
 
 
 def _target_problems(kind: str, check: dict, where: str) -> list[str]:
+    if check["type"] == "commands-used":
+        return []  # its optional `container` narrows which commands count; it is checked with the kind above
     if not LAB_CHECK_TYPES[check["type"]].targeted:
         if "container" in check or "service" in check:
             return [f"{where}: this check takes no container or service"]

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.labs.names import REGISTRY
+
 from .lab_config import config_facts, judge_config
 from .outcome import CheckError, Outcome, fail, ok
 from .runtime import tail
@@ -430,7 +432,36 @@ def wait_for_service(
     return wait_until(within, lambda: run_probe(wanted, context, run, place, where))
 
 
+# --- The sandbox's registry ---------------------------------------------------------------------------------
+
+
+def check_registry(check: dict, context: StateContext) -> Outcome:
+    """The lab's push reached the registry under that tag; with `image`, the local image came from that push."""
+    repository, tag = check["repository"], check["tag"]
+    shown = f"{REGISTRY}/{repository}"
+    tags = context.lab.registry_tags(repository)
+    if tags is None:
+        pushed = context.lab.registry_repositories()
+        holds = f"it holds {', '.join(pushed)}" if pushed else "nothing was pushed to it"
+        return fail(f"the sandbox's registry has no repository {shown} ({holds}).")
+    if tag not in tags:
+        return fail(f"{shown} has no tag {tag} in the registry (its tags: {', '.join(sorted(tags)) or 'none'}).")
+    digest = tags[tag]
+    facts = f"{shown}:{tag} is {digest} in the registry"
+    if "image" not in check:
+        return ok(f"{facts}.")
+    attrs = context.lab.image(check["image"])
+    if attrs is None:
+        return fail(f"{facts}, but there is no local image {check['image']}.")
+    digests = attrs.get("RepoDigests") or []
+    if f"{shown}@{digest}" not in digests:
+        seen = ", ".join(digests) or "none"
+        return fail(f"{facts}, but the local image {check['image']} is not that push (its digests: {seen}).")
+    return ok(f"{facts}, and the local image {check['image']} is exactly that content ({shown}@{digest}).")
+
+
 STATE_CHECKS = {
+    "registry": check_registry,
     "container-state": check_container_state,
     "container-config": check_container_config,
     "healthy": check_healthy,

@@ -150,6 +150,7 @@ def check_line(command: CommandLine, names: LabNames, files: dict[str, str] | No
     names.volumes |= context.new.volumes
     names.networks |= context.new.networks
     names.images |= context.new.images
+    names.pushed |= context.new.pushed
     return LabCommand(command.line, command.text, path, canonical, rest, parsed)
 
 

@@ -16,6 +16,7 @@ from sandbox.catalog import catalog_names
 from sandbox.files import SubmissionRejected
 from sandbox.policy import check_dockerfile, normalize_image_ref, parse_mount
 
+from .commands_wide import check_events, check_prune, check_pull, check_push, check_system_df
 from .flags import FlagTable, ParsedArgs
 from .names import DOCKER_NETWORKS, Refused, check_built_image_name, check_name, is_catalog_image
 
@@ -31,6 +32,11 @@ NO_BRIDGE = (
 )
 HOST_NETWORK = "--network host would share the machine's network; put the container on a network you create"
 DRIVER_OPTIONS = "volume and network driver options are not available: they can mount the machine's folders"
+VOLUME_PRUNE_ALL = (
+    "the sandbox runs Docker 20.10, whose volume prune has no --all: it already removes every unused volume, "
+    "named ones too (since Docker 23 it removes only anonymous ones unless you add --all)"
+)
+SYSTEM_DF_VERBOSE = "-v lists the build cache of every exercise on this daemon; leave it out"
 FOLLOW = "--follow never ends here: leave out -f; the log shows what the container printed so far"
 NO_TERMINAL = "there is no terminal here: leave out -t (and -it); each command's output is shown in the log"
 
@@ -82,11 +88,11 @@ REFUSED_FLAGS = {
 }
 
 # Subcommands a lab cannot run, with the reason.
-NO_REGISTRY = "the sandbox has no registry: nothing can be downloaded or uploaded, and its images are already there"
-NOT_YOURS = "it would touch things that are not your lab's: remove your own containers, volumes and networks by name"
+NO_REGISTRY = (
+    "the sandbox has no way to a registry outside it: its images are already there, and its own registry "
+    "(localhost:5000) needs only docker push and docker pull"
+)
 REFUSED_COMMANDS = {
-    "pull": NO_REGISTRY,
-    "push": NO_REGISTRY,
     "login": NO_REGISTRY,
     "logout": NO_REGISTRY,
     "search": NO_REGISTRY,
@@ -95,14 +101,9 @@ REFUSED_COMMANDS = {
     "import": "images come from the catalog or from docker build",
     "export": "files do not leave the sandbox",
     "attach": "it waits for input that never comes here; use docker logs to see a container's output",
-    "events": "it never ends here; use docker inspect and docker logs",
     "commit": "build images with docker build instead",
     "info": "the lab's own commands are enough",
-    "container prune": NOT_YOURS,
-    "image prune": NOT_YOURS,
-    "volume prune": NOT_YOURS,
-    "network prune": NOT_YOURS,
-    "system": "it works on the whole daemon, not on your lab",
+    "system": "it works on the whole daemon, not on your lab (docker system df is available)",
     "compose": "Compose is not part of this lab: it runs docker commands only",
     "stack": "Swarm is not available in the sandbox",
     "swarm": "Swarm is not available in the sandbox",
@@ -113,7 +114,7 @@ REFUSED_COMMANDS = {
     "plugin": "plugins are not available in the sandbox",
     "context": "the lab always talks to its own sandbox",
     "buildx": "use docker build",
-    "builder": "use docker build",
+    "builder": "the build cache is shared by every exercise on this daemon; use docker build",
     "trust": NO_REGISTRY,
     "manifest": NO_REGISTRY,
 }
@@ -150,6 +151,7 @@ ALIASES |= {("image", "build"): "build", ("image", "rm"): "rmi", ("image", "remo
 ALIASES |= {("image", verb): verb for verb in ("inspect", "history", "tag", "pull", "push", "save", "load")}
 ALIASES |= {("image", "import"): "import", ("volume", "list"): "volume ls", ("network", "list"): "network ls"}
 ALIASES |= {("volume", "remove"): "volume rm", ("network", "remove"): "network rm"}
+ALIASES |= {("system", "df"): "system df"}
 ALIASES |= {(group,): group for group in ("system", "compose", "stack", "swarm", "service", "node", "secret")}
 ALIASES |= {(group,): group for group in ("config", "plugin", "context", "buildx", "builder", "trust", "manifest")}
 for _group in ("system", "compose", "stack", "swarm", "service", "node", "secret", "config", "plugin", "context"):
@@ -619,4 +621,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "tag": Subcommand(_table(), check_tag),
     "history": Subcommand(_table(FORMAT, {"--no-trunc": "", "--quiet": "-q", "--human": "-H"}), check_history),
     "version": Subcommand(_table(FORMAT_F), check_no_arguments),
+    "events": Subcommand(_table(FORMAT | {"--filter": "-f", "--since": "", "--until": ""}), check_events),
+    "system df": Subcommand(_table(FORMAT), check_system_df, refused={"-v": SYSTEM_DF_VERBOSE}),
+    "push": Subcommand(_table(switches={"--quiet": "-q"}), check_push),
+    "pull": Subcommand(_table(switches={"--quiet": "-q"}), check_pull),
 }
+PRUNE = _table({"--filter": ""}, {"--force": "-f"})
+SUBCOMMANDS |= {name: Subcommand(PRUNE, check_prune) for name in ("container prune", "network prune")}
+SUBCOMMANDS["volume prune"] = Subcommand(
+    PRUNE, check_prune, refused={"-a": VOLUME_PRUNE_ALL, "--all": VOLUME_PRUNE_ALL}
+)
+SUBCOMMANDS["image prune"] = Subcommand(_table({"--filter": ""}, {"--force": "-f", "--all": "-a"}), check_prune)

@@ -18,6 +18,15 @@ NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 # An image a lab builds: lower-case repository parts (one optional folder, no registry) and an optional tag.
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)?(?::[\w][\w.-]{0,127})?")
 RESERVED_PREFIX = "dockyard"
+# The sandbox's own registry, on the daemon's loopback (sandbox/registry.py): the only one a lab can push to or
+# pull from. Its repositories are emptied before and after every lab, and only one lab runs on a daemon at a time.
+REGISTRY = "localhost:5000"
+_PATH_PART = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+# An image in that registry: localhost:5000/ and one to three lower-case path parts, then a tag or a digest.
+REGISTRY_IMAGE = re.compile(
+    rf"{re.escape(REGISTRY)}/(?P<repository>{_PATH_PART}(?:/{_PATH_PART}){{0,2}})"
+    r"(?::(?P<tag>[\w][\w.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
 DOCKER_NETWORKS = {"host", "none", "bridge", "default"}
 
 
@@ -53,8 +62,36 @@ def is_catalog_image(reference: str) -> bool:
     return normalize_image_ref(reference) in {normalize_image_ref(name) for name in catalog_names()}
 
 
+def registry_repository(reference: str) -> str:
+    """`localhost:5000/shop/web` of `localhost:5000/shop/web:1.0` (or `@sha256:...`); "" for any other image."""
+    found = REGISTRY_IMAGE.fullmatch(reference)
+    return f"{REGISTRY}/{found['repository']}" if found else ""
+
+
+def check_registry_name(reference: str, digest_allowed: bool = False) -> str:
+    """A name in the sandbox's registry the lab may use; Refused with the reason otherwise."""
+    found = REGISTRY_IMAGE.fullmatch(reference)
+    if not found or (found["digest"] and not digest_allowed):
+        how = "a tag (such as :1.0) or a digest (@sha256:...)" if digest_allowed else "an optional tag (such as :1.0)"
+        raise Refused(
+            f"`{reference}` is not a name in the sandbox's registry: write {REGISTRY}/ and a lower-case repository "
+            f"(such as {REGISTRY}/shop/web), then {how}"
+        )
+    if any(part.startswith(RESERVED_PREFIX) for part in found["repository"].split("/")):
+        raise Refused(f"repository names starting with `{RESERVED_PREFIX}` belong to the grader; choose another")
+    return normalize_image_ref(reference)
+
+
 def check_built_image_name(reference: str) -> str:
     """The name a lab gives an image it builds (or tags): its own, never a catalog image's or the grader's."""
+    if reference.startswith(f"{REGISTRY}/"):
+        return check_registry_name(reference)
+    first = reference.split("/", 1)[0]
+    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+        raise Refused(
+            f"`{reference}` names the registry {first}, which the sandbox cannot reach; its only registry is "
+            f"{REGISTRY} (such as {REGISTRY}/shop/web:1.0)"
+        )
     if not IMAGE_NAME.fullmatch(reference):
         raise Refused(
             f"`{reference}` is not an image name this lab can use: lower-case letters, digits, '.', '_' and '-', "
@@ -78,12 +115,17 @@ class LabNames:
     volumes: set[str] = field(default_factory=set)
     networks: set[str] = field(default_factory=set)
     images: set[str] = field(default_factory=set)  # normalized references of images the lab built or tagged
+    # Repositories of the sandbox's registry the lab pushed to (`localhost:5000/shop/web`): it may pull from
+    # these, and run their images by tag or digest.
+    pushed: set[str] = field(default_factory=set)
 
     def image_allowed(self, reference: str) -> str:
         """ "" when the lab may run this image, else why not."""
         if any(part.startswith(RESERVED_PREFIX) for part in reference.lower().split("/")):
             return f"`{reference}` is the grader's own image; run one of the catalog's images instead"
         if is_catalog_image(reference) or normalize_image_ref(reference) in self.images:
+            return ""
+        if registry_repository(reference) in self.pushed:
             return ""
         return (
             f"the image `{reference}` is not in the sandbox's catalog and no earlier line built it; nothing can "

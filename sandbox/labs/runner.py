@@ -31,6 +31,7 @@ import yaml
 from django.conf import settings
 from docker.types import LogConfig
 
+from sandbox import registry
 from sandbox.buildkit import MAX_LINE_BYTES, TRUNCATED_MARK, run_streaming
 from sandbox.catalog import PROBE_IMAGE
 from sandbox.cleanup import LABEL, stop_leftover_build
@@ -51,6 +52,8 @@ OUTPUT_TAIL_LINES = 12
 # The sandbox daemon runs with --ip-forward=false on purpose; its networks still work inside it, so the
 # CLI's warning about it would only mislead a learner.
 NOISE = ("WARNING: IPv4 forwarding is disabled. Networking will not work.",)
+# Commands that would show or remove the whole daemon's things, held to the lab's own by its label.
+LABEL_FILTERED = ("ps", "events", "container prune", "image prune", "volume prune", "network prune")
 # What the runner adds to the commands that create things, after the learner's subcommand.
 LOG_OPTIONS = ["--log-opt", "max-size=1m", "--log-opt", "max-file=1"]
 
@@ -178,6 +181,7 @@ class LabRun:
                 )
         finally:
             removed = remove_lab(self.client, self.objects())
+            registry.empty(self.env.docker_host)
         if any(removed.values()):
             self.log.line(f"# removed what the lab made: {describe_counts(removed)}")
 
@@ -203,12 +207,16 @@ class LabRun:
         # Once, before the lab's first command: what an interrupted earlier lab left under the same names.
         if not self.cleaned:
             remove_stale_names(self.client, self.objects())
+            # The daemon's registry holds only the running lab's repositories (sandbox/registry.py).
+            registry.empty(self.env.docker_host)
             self.cleaned = True
 
     def run_commands(self, plan: CommandPlan) -> LabResult:
         """Run each command in order; a failing command is shown and the next one runs, as in a terminal."""
         self.names = plan.names
         self.require_images(catalog_images_used(plan))
+        if any(command.canonical in ("push", "pull") for command in plan.commands):
+            self.require_registry()
         self.remove_stale_names()
         result = LabResult()
         deadline = time.monotonic() + settings.BUILD_TIMEOUT_SECONDS
@@ -235,7 +243,8 @@ class LabRun:
             return label
         if command.canonical == "build":
             return [*label, "--network", "none", "--progress", "plain"]
-        if command.canonical == "ps":
+        if command.canonical in LABEL_FILTERED:
+            # Docker ANDs this with the learner's own filters, so they only ever see their own lab's things.
             return ["--filter", f"label={LABEL}={self.label}"]
         return []
 
@@ -362,6 +371,21 @@ class LabRun:
             return sorted({item["Labels"].get("com.docker.compose.service", "?") for item in found})
         return sorted(name.lstrip("/") for item in found for name in item.get("Names", [])[:1])
 
+    def image(self, reference: str) -> dict | None:
+        """`docker image inspect` of a local image, or None."""
+        with translate_docker_errors(f"look for the image {reference}"):
+            try:
+                return self.client.api.inspect_image(reference)
+            except docker.errors.NotFound:
+                return None
+
+    def registry_tags(self, repository: str) -> dict[str, str] | None:
+        """{tag: digest} of a repository in the daemon's own registry (None if the lab pushed none there)."""
+        return registry.tags(self.env.docker_host, repository)
+
+    def registry_repositories(self) -> list[str]:
+        return registry.repositories(self.env.docker_host)
+
     def volume(self, name: str) -> dict | None:
         with translate_docker_errors(f"look for the volume {name}"):
             try:
@@ -429,6 +453,14 @@ class LabRun:
 
     def require_probe_image(self) -> None:
         self.require_images([PROBE_IMAGE], "The checker's image")
+
+    def require_registry(self) -> None:
+        if not registry.has_registry(self.env.docker_host):
+            raise SandboxError(
+                "registry_missing",
+                "This sandbox has no registry to push to (docker-registry is not running next to its daemon). This "
+                "is a problem on our side, not in your lab; please tell your instructor.",
+            )
 
     def require_images(self, references: list[str], what: str = "The image") -> None:
         """Fail plainly when an image the lab needs is not loaded: the daemon would otherwise try a registry."""

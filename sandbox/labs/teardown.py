@@ -22,6 +22,9 @@ import requests.exceptions
 
 from sandbox.catalog import images_to_make
 from sandbox.cleanup import LABEL, docker_time
+from sandbox.policy import normalize_image_ref
+
+from .names import REGISTRY
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +139,23 @@ def remove_images(client: docker.DockerClient, objects: LabObjects) -> int:
     for image in images.values():
         if image.id not in protected:
             removed += _quietly(lambda i=image: client.images.remove(i.id, force=True), "an image")
+    return removed + untag_lab_names(client, objects)
+
+
+def untag_lab_names(client: docker.DockerClient, objects: LabObjects) -> int:
+    """Remove the names a lab gave to images it did not build (`docker tag busybox:1.35 tools/box:1`, a push to
+    the sandbox's registry, which records `localhost:5000/...@sha256:...`): the image stays, the name goes."""
+    removed = 0
+    try:
+        listed = client.images.list(all=True)
+    except DOCKER_ERRORS as error:
+        logger.warning("Could not list images for a lab's names: %s", error)
+        return 0
+    names = {normalize_image_ref(name) for name in objects.images}
+    for image in listed:
+        for reference in [*(image.attrs.get("RepoTags") or []), *(image.attrs.get("RepoDigests") or [])]:
+            if reference.startswith(f"{REGISTRY}/") or normalize_image_ref(reference) in names:
+                removed += _quietly(lambda r=reference: client.api.remove_image(r, noprune=True), "an image name")
     return removed
 
 
