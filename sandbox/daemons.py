@@ -554,6 +554,17 @@ def ensure_registry(d: Daemon, tools: dict[str, str]) -> None:
     registry.pidfile(d.root).write_text(f"{process.pid}\n")
 
 
+def revive_registry(d: Daemon) -> bool:
+    """Start a local daemon's registry again if it has died while the daemon runs on; True when it had to."""
+    if d.remote or not registry.installed() or not registry.pidfile(d.root).exists():
+        return False
+    if pid_alive(read_pid(registry.pidfile(d.root)), str(registry.config_file(d.root))):
+        return False
+    ensure_registry(d, require_tools())
+    limit_daemon_memory(d)
+    return True
+
+
 def wait_until_answers(d: Daemon, process: subprocess.Popen | None, timeout: float) -> None:
     """Wait until the daemon's API answers a ping; on failure say why, with the end of its log."""
     deadline = time.monotonic() + timeout

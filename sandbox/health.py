@@ -122,6 +122,9 @@ def check(d: Daemon, restart: bool = True) -> Health:
         mark_down(d.docker_host, error)
     else:
         mark_up(d.docker_host)
+        # A lab that pushes needs the daemon's registry (sandbox/registry.py), which can die on its own.
+        if restart and daemons.revive_registry(d):
+            logger.warning("The registry of sandbox %s had stopped; it was started again.", d.name)
     health = Health(d.docker_host, up=not error, error=error, restarted=restarted, checked_at=time.time())
     if not error:
         health.free_disk_bytes = free_disk(d)

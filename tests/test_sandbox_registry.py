@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from sandbox import daemons, registry
+from sandbox import daemons, health, registry
 from sandbox.clients import make_client
 from sandbox.environment import BuildEnvironment
 from sandbox.labs.commands import check_commands
@@ -79,6 +79,41 @@ def test_stopping_a_daemon_stops_its_registry_before_the_disk_is_unmounted(sandb
     daemons.stop(d)
     assert order[-2:] == [(3003, str(d.root / "registry.yml")), "unmount"]
     assert not (d.root / "registry.pid").exists()
+
+
+def test_a_registry_that_died_is_started_again_and_one_that_runs_is_left_alone(sandbox_root, monkeypatch):
+    d = daemons.daemon(0)
+    d.root.mkdir(parents=True)
+    (d.root / "registry.pid").write_text("3003\n")
+    monkeypatch.setattr(registry, "installed", lambda: True)
+    monkeypatch.setattr(daemons, "require_tools", lambda: {"nsenter": "nsenter"})
+    monkeypatch.setattr(daemons, "limit_daemon_memory", lambda d: None)
+    started = []
+    monkeypatch.setattr(daemons, "ensure_registry", lambda d, tools: started.append(d.name))
+    monkeypatch.setattr(daemons, "pid_alive", lambda pid, marker: True)
+    assert daemons.revive_registry(d) is False
+    monkeypatch.setattr(daemons, "pid_alive", lambda pid, marker: False)
+    assert daemons.revive_registry(d) is True
+    assert started == [d.name]
+
+
+def test_a_daemon_that_never_had_a_registry_is_not_given_one_by_the_health_check(sandbox_root, monkeypatch):
+    d = daemons.daemon(0)
+    d.root.mkdir(parents=True)
+    monkeypatch.setattr(registry, "installed", lambda: True)
+    monkeypatch.setattr(daemons, "ensure_registry", lambda d, tools: pytest.fail("nothing may be started"))
+    assert daemons.revive_registry(d) is False
+
+
+def test_the_health_check_of_a_daemon_that_answers_revives_its_registry(sandbox_root, monkeypatch):
+    d = daemons.daemon(0)
+    revived = []
+    monkeypatch.setattr(health, "ping", lambda host: "")
+    monkeypatch.setattr(health, "mark_up", lambda host: None)
+    monkeypatch.setattr(health, "remember", lambda checked: None)
+    monkeypatch.setattr(daemons, "revive_registry", lambda d: revived.append(d.name) or True)
+    assert health.check(d).up is True
+    assert revived == [d.name]
 
 
 def test_the_grader_reads_tags_and_digests_from_the_registrys_files(sandbox_root):
@@ -206,3 +241,18 @@ def test_a_labs_containers_cannot_reach_the_daemons_registry(docker_host):
     assert code == 0, output
     seen = json.loads(output.strip().splitlines()[-1])
     assert list(seen.values()) == ["ConnectionRefusedError", "ConnectionRefusedError"], seen
+
+
+@pytest.mark.sandbox
+def test_the_health_check_starts_a_registry_that_was_killed_again(docker_host):
+    root = registry.daemon_root_of(docker_host)
+    if root is None or not registry.has_registry(docker_host):
+        pytest.fail(f"the sandbox daemon {docker_host} has no registry: restart it with `manage.py sandbox start`")
+    [d] = [d for d in daemons.all_daemons() if d.docker_host == docker_host]
+    old_pid = daemons.read_pid(registry.pidfile(root))
+    # The project started this registry, so the test may stop it, by its own PID.
+    assert daemons.terminate(old_pid, str(registry.config_file(root)))
+    assert health.check(d).up is True
+    new_pid = daemons.read_pid(registry.pidfile(root))
+    assert new_pid != old_pid
+    assert daemons.pid_alive(new_pid, str(registry.config_file(root)))
