@@ -77,7 +77,7 @@ PROBE_IMAGE = "dockyard-probe:1"
 
 # Bump a version when its recipe changes; a cached tarball with another version is then remade.
 RECIPE_VERSIONS = {
-    "busybox:latest": "1",
+    "busybox:latest": "2-wget-timeout",
     "debian:bookworm-slim": f"1-tree{DEBIAN_TREE_VERSION}",
     "python:3.11-slim": f"1-tree{DEBIAN_TREE_VERSION}-wheels{WHEELHOUSE_VERSION}",
     "redis:7": f"1-tree{DEBIAN_TREE_VERSION}-entry{file_version('redis-entrypoint.sh')}",

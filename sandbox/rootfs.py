@@ -218,6 +218,24 @@ def run_logged(args: list[str], what: str, log: Path, env: dict[str, str] | None
         raise CatalogError(f"{what} failed (exit code {result.returncode}; see {log}):\n{daemons.log_tail(log)}")
 
 
+# Debian's busybox 1.35 is built without wget's timeout, yet its option string still declares -T as a number
+# ("T:+") to be stored through a pointer that build leaves empty, so `wget -T 3 URL`, as health checks in many
+# tutorials are written, crashes with a segmentation fault. The catalog's copy declares -T as a text option
+# ("T:"), which the option parser skips when there is nowhere to store it: -T is accepted and has no effect,
+# as in any busybox built without the timeout. Docker's own HEALTHCHECK --timeout still bounds a health check.
+WGET_OPTIONS = b"cqSO:o:P:Y:U:T:+t:n::\0"
+WGET_OPTIONS_FIXED = b"cqSO:o:P:Y:U:T:t:n::\0\0"
+
+
+def fix_wget_timeout(binary: Path) -> bool:
+    """Patch a copy of Debian's busybox so wget's -T no longer crashes it; False when it needs no patch."""
+    data = binary.read_bytes()
+    if data.count(WGET_OPTIONS) != 1:
+        return False
+    binary.write_bytes(data.replace(WGET_OPTIONS, WGET_OPTIONS_FIXED))
+    return True
+
+
 def build_busybox_rootfs(root: Path) -> None:
     """/bin/busybox from Debian's busybox-static, a link per applet, and a minimal /etc."""
     busybox = Path("/bin/busybox")
@@ -227,6 +245,7 @@ def build_busybox_rootfs(root: Path) -> None:
     for directory in ("bin", "etc", "root", "home", "tmp", "var/tmp", "usr/bin", "usr/sbin", "sbin"):
         (root / directory).mkdir(parents=True, exist_ok=True)
     shutil.copy2(busybox, root / "bin" / "busybox")
+    fix_wget_timeout(root / "bin" / "busybox")
     for applet in applets:
         if applet != "busybox":
             (root / "bin" / applet).symlink_to("busybox")

@@ -15,16 +15,6 @@ from sandbox.policy import check_dockerfile
 from .hadolint import TIMEOUT_SECONDS, HadolintError, run_hadolint
 
 LINE_PREFIX = re.compile(r"^line (\d+): (.*)$", re.DOTALL)
-# Debian's busybox 1.35, the catalog's busybox (and any copy of its binary), is built without wget's timeout
-# option, and its option parser then crashes on -T with a segmentation fault (exit code 139): a health
-# check written `wget -T 3 ...`, as many tutorials do, can never pass. `timeout 3 wget ...` works.
-WGET_TIMEOUT = re.compile(r"\bwget\b[^;&|]*?\s(?:-[A-Za-z]*T|--timeout\b)")
-WGET_TIMEOUT_MESSAGE = (
-    "wget's -T (timeout) option crashes the sandbox's busybox wget (busybox 1.35 from Debian, built without "
-    "it: exit code 139, a segmentation fault). Bound the time with the timeout command instead: "
-    "timeout 3 wget -q -O /dev/null URL"
-)
-COMMAND_KEYWORDS = ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK")
 
 
 def lint_dockerfile(
@@ -38,12 +28,11 @@ def lint_dockerfile(
     """
     findings = []
     try:
-        dockerfile = parse_dockerfile(text)
+        parse_dockerfile(text)
     except DockerfileSyntaxError as error:
         findings.append({"line": error.line, "rule": "syntax", "level": "error", "message": error.message})
     if not findings:
         findings += _policy_findings(text, secret_ids)
-        findings += _busybox_findings(dockerfile)
     try:
         hadolint = run_hadolint(text, timeout=hadolint_timeout)
     except HadolintError as error:
@@ -52,19 +41,6 @@ def lint_dockerfile(
         # Our parser already said why the file cannot be read; hadolint's parse error would repeat it.
         hadolint = [finding for finding in hadolint if finding["rule"] != "DL1000"]
     return sorted(findings + hadolint, key=lambda finding: finding["line"])
-
-
-def _busybox_findings(dockerfile) -> list[dict]:
-    found = []
-    for instruction in dockerfile.instructions:
-        if instruction.keyword not in COMMAND_KEYWORDS:
-            continue
-        command = " ".join(instruction.json_args) if instruction.json_args is not None else instruction.args
-        if WGET_TIMEOUT.search(command):
-            found.append(
-                {"line": instruction.line, "rule": "sandbox", "level": "warning", "message": WGET_TIMEOUT_MESSAGE}
-            )
-    return found
 
 
 def _policy_findings(text: str, secret_ids: Collection[str]) -> list[dict]:
