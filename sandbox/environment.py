@@ -113,8 +113,12 @@ class BuildEnvironment:
         on_log: Callable[[str], None],
         on_quiet: Callable[[], None] | None = None,
         still_ours: Callable[[], bool] = lambda: True,
+        on_stage: Callable[[str], None] = lambda stage: None,
     ) -> None:
         self.docker_host = docker_host
+        # Told when a build reaches a stage ("context_written", "build_started", "build_finished"), for the
+        # submission's stage timings (sandbox/timings.py).
+        self.on_stage = on_stage
         self.submission_id = str(submission_id)
         self.on_log = on_log
         # Called when the build has printed nothing for a moment, so a caller that batches lines can send
@@ -132,7 +136,8 @@ class BuildEnvironment:
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> BuildEnvironment:
-        self.client = make_client(self.docker_host)
+        # Learning the daemon's API version is already a round trip that fails when it does not answer.
+        self.client = make_client(self.docker_host, ping=False)
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dockyard-sub-{slug(self.submission_id)}-"))
         return self
 
@@ -207,6 +212,7 @@ class BuildEnvironment:
                 context = write_context(as_bytes(files), build_dir / "context")
             except SubmissionRejected as error:
                 return BuildResult(False, "refused", error.message)
+            self.on_stage("context_written")
             iidfile = build_dir / "image-id"
             command = self._build_command(context, iidfile, tag_suffix, secret_options(build_dir, secrets))
             stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
@@ -215,6 +221,7 @@ class BuildEnvironment:
                 command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet, self._started
             )
             self._process = None
+            self.on_stage("build_finished")
             stream.finish()
             if timed_out:
                 stop_leftover_build(self.docker_host, ignore=steps_before, still_ours=self.still_ours)
@@ -265,6 +272,7 @@ class BuildEnvironment:
 
     def _started(self, process: subprocess.Popen) -> None:
         self._process = process
+        self.on_stage("build_started")
         if self.stopped.is_set():
             os.killpg(process.pid, signal.SIGKILL)
 

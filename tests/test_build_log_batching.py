@@ -19,7 +19,7 @@ class QuietBuild:
 
     seen_during_build: list[str] = []
 
-    def __init__(self, docker_host, submission_id, on_log, on_quiet=None, still_ours=None):
+    def __init__(self, docker_host, submission_id, on_log, on_quiet=None, still_ours=None, on_stage=None):
         self.submission_id, self.on_log, self.on_quiet = submission_id, on_log, on_quiet
 
     def stop(self):
