@@ -134,14 +134,21 @@ class BuildEnvironment:
         self.names_given = 0
         self.stopped = threading.Event()
         self._process: subprocess.Popen | None = None
+        self._emptying: threading.Thread | None = None
+        self._emptying_error: SandboxError | None = None
 
     def __enter__(self) -> BuildEnvironment:
         # Learning the daemon's API version is already a round trip that fails when it does not answer.
         self.client = make_client(self.docker_host, ping=False)
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dockyard-sub-{slug(self.submission_id)}-"))
+        # The cache mounts are emptied while the grader does its static checks; the first build waits for it.
+        self._emptying = threading.Thread(target=self._empty_in_background, name="empty cache mounts", daemon=True)
+        self._emptying.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._emptying is not None:
+            self._emptying.join()
         try:
             if self.client is not None:
                 remove_labelled(self.client, f"{LABEL}={self.submission_id}")
@@ -201,8 +208,10 @@ class BuildEnvironment:
         if refused is not None:
             return refused
         self._check_not_stopped()
-        if self.builds == 0:
-            self._empty_cache_mounts()
+        if self.builds == 0 and self._emptying is not None:
+            self._emptying.join()
+            if self._emptying_error is not None:
+                raise self._emptying_error
         steps_before = buildkit_cgroups(self.docker_host)
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
@@ -237,14 +246,20 @@ class BuildEnvironment:
             self._refuse_a_huge_config(result)
         return result
 
+    def _empty_in_background(self) -> None:
+        try:
+            self._empty_cache_mounts()
+        except SandboxError as error:
+            self._emptying_error = error
+
     def _empty_cache_mounts(self) -> None:
         """Remove the daemon's BuildKit cache mounts, so this submission's builds start with none.
 
         A cache mount (`RUN --mount=type=cache`) outlives its build on purpose; without this, one learner's
         build could leave a file there for the next learner's build to read. One build runs on a daemon at a
         time (the lease, sandbox/leases.py), so no other submission is using one; the daemon skips any that is
-        in use anyway. Only an environment's first build does this, so the grader's rebuilds of the same
-        submission (the cache check) find the cache mounts as the first build left them.
+        in use anyway. It runs once, when the environment opens, and the first build waits for it, so the grader's
+        rebuilds of the same submission (the cache check) find the cache mounts as the first build left them.
         """
         with translate_docker_errors("empty the build cache mounts"):
             self._client().api.prune_builds(filters={"type": "exec.cachemount"}, all=True)

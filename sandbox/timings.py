@@ -16,7 +16,8 @@ before building, is simply absent):
     first_log         the first line of build output reached the worker
     build_finished    the docker CLI process ended
     image_inspected   the built image's facts were read
-    check:ID:started  / check:ID:finished, for every check that ran after the build
+    check:ID:started  / check:ID:finished, for every check that ran (the static ones before the context is
+                      written, the build's own check at its end, the rest after the image inspection)
     result_stored     the outcome was stored
     result_published  the "result" event was stored and sent to the learner
     cleaned_up        the submission's containers and images were removed from the daemon

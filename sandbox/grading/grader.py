@@ -75,7 +75,7 @@ class Grader:
         self.files = files
         self.sandbox = env if isinstance(env, Sandbox) else Sandbox(env)
         self.on_check = on_check or (lambda verdict: None)
-        # Told "image_inspected" and each later check's start and end, for the stage timings (sandbox/timings.py).
+        # Told "image_inspected" and each check's start and end, for the stage timings (sandbox/timings.py).
         self.on_stage = on_stage or (lambda stage: None)
         self.verdicts: dict[str, dict] = {}
         self.build_result: BuildResult | None = None
@@ -116,9 +116,7 @@ class Grader:
         for phase in (IMAGE, RUNTIME, CACHE, COMPARE):
             for check in self.of_phase(phase):
                 if not self.skip_unless_prerequisites_passed(check):
-                    self.on_stage(check_stage(check["id"], "started"))
                     self.record(check, lambda check=check: LATER_CHECKS[check["type"]](check, self.context))
-                    self.on_stage(check_stage(check["id"], "finished"))
         return self.result()
 
     def skip_unless_prerequisites_passed(self, check: dict) -> bool:
@@ -204,7 +202,10 @@ class Grader:
             return None
 
     def record(self, check: dict, run: Callable[[], Outcome]) -> None:
-        """Run one check and publish its verdict; a check that breaks is an error, never a pass."""
+        """Run one check and publish its verdict; a check that breaks is an error, never a pass.
+
+        Its start and end are told to on_stage (the end once its verdict is published)."""
+        self.on_stage(check_stage(check["id"], "started"))
         try:
             outcome = run()
             status, message = (PASSED if outcome.passed else FAILED), outcome.message
@@ -218,6 +219,7 @@ class Grader:
             logger.exception("Check %s (%s) broke", check.get("id"), check.get("type"))
             status, message = ERROR, f"could not run this check: an internal error ({type(error).__name__})"
         self.emit(make_verdict(check, self.exercise, status, message))
+        self.on_stage(check_stage(check["id"], "finished"))
 
     def emit(self, verdict: dict) -> None:
         self.verdicts[verdict["id"]] = verdict
