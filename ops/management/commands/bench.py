@@ -213,19 +213,26 @@ class Command(BaseCommand):
             per_daemon = self.raw_per_daemon([playground_dockerfile(uuid.uuid4().hex) for _ in range(size)])
             one_by_one = self.raw_one_by_one([playground_dockerfile(uuid.uuid4().hex) for _ in range(size)])
             texts = [playground_dockerfile(uuid.uuid4().hex) for _ in range(size)]
-            dockyard, stages = burst(learners[:size], texts)
+            dockyard, timings = burst(learners[:size], texts)
+            stages = [spans(found) for found in timings]
             found = {
                 "raw_sequential_per_daemon": round(per_daemon, 4),
                 "raw_one_by_one": round(one_by_one, 4),
                 "dockyard": round(dockyard, 4),
+                "busy_share": busy_share(timings, len(self.raws)),
                 "stages": medians(stages),
+                "timings": timings,
             }
             self.results["throughput"][str(size)] = found
             self.stdout.write(f"\nThroughput, {size} playground builds at once on {len(self.raws)} daemon(s):")
             self.row("raw, one build at a time on each daemon", per_daemon)
             self.row("raw, one build at a time in all", one_by_one)
             self.row(f"Dockyard: {size} submitted at once → all finished", dockyard, per_daemon)
-            self.stages(medians(stages), only=("queue", "lease", "build", "publish", "total"))
+            self.stages(medians(stages), only=("queue", "lease", "prepare", "build", "inspect", "publish", "cleanup"))
+            self.stdout.write(
+                f"  the workers held a daemon {found['busy_share']:.0%} of the time (claimed → cleaned up, "
+                f"over {len(self.raws)} daemons from the first claim to the last cleanup)"
+            )
 
     def raw_per_daemon(self, texts: list[str]) -> float:
         """The builds shared out over the daemons, each daemon building its share one after another."""
@@ -323,8 +330,17 @@ def time_submission(learner: Learner, files: dict, exercise: str | None = None) 
             first_line = at - started
         if event["type"] == "result":
             final = at - started
-    timings = learner.submission(submission_id).json().get("timings") or {}
-    return {"first_line": first_line, "final": final, "stages": spans(timings)}
+    return {"first_line": first_line, "final": final, "stages": spans(stored_timings(learner, submission_id))}
+
+
+def stored_timings(learner: Learner, submission_id: int, wait: float = 10.0) -> dict[str, float]:
+    """The submission's stage timings, once the daemon's cleanup (stored just after the result) is in."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = learner.submission(submission_id).json().get("timings") or {}
+        if "cleaned_up" in found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def timed_events(learner: Learner, submission_id: int, timeout: float = 300.0) -> list[tuple[dict, float]]:
@@ -341,20 +357,20 @@ def timed_events(learner: Learner, submission_id: int, timeout: float = 300.0) -
     return found
 
 
-def burst(learners: list[Learner], texts: list[str]) -> tuple[float, list[dict]]:
+def burst(learners: list[Learner], texts: list[str]) -> tuple[float, list[dict[str, float]]]:
     """Each learner submits one build, all at once (one thread each): seconds from the first POST until the last
-    result arrived at its WebSocket, and each submission's stage spans."""
-    stages: list[dict] = []
+    result arrived at its WebSocket, and each submission's stage timings."""
+    timings: list[dict] = []
     finished: list[float] = []
     lock = threading.Lock()
 
     def one(learner: Learner, text: str) -> None:
         submission_id = learner.submit({"Dockerfile": text}).json()["id"]
         events = timed_events(learner, submission_id, timeout=900)
-        found = spans(learner.submission(submission_id).json().get("timings") or {})
+        found = stored_timings(learner, submission_id)
         with lock:
             finished.append(events[-1][1])
-            stages.append(found)
+            timings.append(found)
 
     threads = [threading.Thread(target=one, args=pair) for pair in zip(learners, texts, strict=True)]
     started = time.monotonic()
@@ -364,7 +380,17 @@ def burst(learners: list[Learner], texts: list[str]) -> tuple[float, list[dict]]
         thread.join()
     if len(finished) != len(learners):
         raise CommandError(f"only {len(finished)} of {len(learners)} submissions of the burst finished")
-    return max(finished) - started, stages
+    return max(finished) - started, timings
+
+
+def busy_share(timings: list[dict[str, float]], daemons: int) -> float:
+    """How much of the burst the daemons were in an attempt's hands (claimed to cleaned up): the rest is spent
+    between attempts (the queue's hand-over to a worker)."""
+    attempts = [(found["claimed"], found["cleaned_up"]) for found in timings if {"claimed", "cleaned_up"} <= set(found)]
+    if not attempts:
+        return float("nan")
+    wall = max(end for _, end in attempts) - min(start for start, _ in attempts)
+    return round(sum(end - start for start, end in attempts) / (daemons * wall), 4) if wall > 0 else float("nan")
 
 
 def to_json(results: dict) -> str:
