@@ -49,6 +49,8 @@ class PageRun:
     first_line: float
     verdict: float
     lag_after_ws: float
+    # Each stage of the submission (sandbox/timings.py) in seconds after the click, the page's own marks too.
+    from_click: dict[str, float]
 
 
 class PageBench:
@@ -94,10 +96,20 @@ class PageBench:
         marks = self.page.evaluate("() => window.dockyardBench")
         click = marks["click"] / 1000
         socket_verdict = at_socket[0] if at_socket else float("nan")
+        timings = self.page.evaluate(
+            "async (id) => (await (await fetch(`/api/submissions/${id}/`)).json()).timings", submission_id
+        )
+        from_click = {stage: round(at - click, 4) for stage, at in (timings or {}).items()}
+        from_click.update(
+            page_first_line=round(marks["firstLog"] / 1000 - click, 4) if marks["firstLog"] else float("nan"),
+            page_verdict=round(marks["verdict"] / 1000 - click, 4),
+            socket_verdict=round(socket_verdict - click, 4),
+        )
         return PageRun(
             first_line=marks["firstLog"] / 1000 - click if marks["firstLog"] else float("nan"),
             verdict=marks["verdict"] / 1000 - click,
             lag_after_ws=marks["verdict"] / 1000 - socket_verdict,
+            from_click=dict(sorted(from_click.items(), key=lambda item: item[1])),
         )
 
     def _verdict_at_socket(self, submission_id: int, cookies: str, found: list[float], timeout: float) -> None:

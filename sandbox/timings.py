@@ -82,7 +82,8 @@ def timeline(timings: dict[str, float]) -> list[dict]:
 def spans(timings: dict[str, float]) -> dict[str, float]:
     """How long each span of an attempt took, in seconds: the SPANS, every check, and the rest.
 
-    "checks" runs from the image inspection (or the build's end) to the last check's end; "store" from there
+    "checks" runs from the image inspection (or the build's end) to the end of the last check that started
+    after it; "store" from there
     to the stored result; "publish" to the sent result; "cleanup" to the daemon cleaned; "total" from queued
     to the sent result, which is what the learner waits for.
     """
@@ -90,6 +91,7 @@ def spans(timings: dict[str, float]) -> dict[str, float]:
     for name, start, end in SPANS:
         if start in timings and end in timings:
             found[name] = round(timings[end] - timings[start], 4)
+    checks_from = timings.get("image_inspected", timings.get("build_finished"))
     ends = []
     for stage, at in timings.items():
         if stage.startswith("check:") and stage.endswith(":started"):
@@ -97,8 +99,9 @@ def spans(timings: dict[str, float]) -> dict[str, float]:
             finished = timings.get(check_stage(check_id, "finished"))
             if finished is not None:
                 found[f"check:{check_id}"] = round(finished - at, 4)
-                ends.append(finished)
-    checks_from = timings.get("image_inspected", timings.get("build_finished"))
+                # The static checks and the build's own come before the image checks: not part of "checks".
+                if checks_from is not None and at >= checks_from:
+                    ends.append(finished)
     if ends and checks_from is not None:
         found["checks"] = round(max(ends) - checks_from, 4)
     graded = max(ends) if ends else timings.get("image_inspected", timings.get("build_finished"))

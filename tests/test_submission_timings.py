@@ -224,3 +224,20 @@ def test_the_pipeline_records_the_builds_stages_the_result_and_the_cleanup(submi
         "result_published",
         "cleaned_up",
     ]
+
+
+def test_the_checks_span_counts_only_the_checks_after_the_image_inspection():
+    playground = {
+        "queued": 0.0,
+        "build_started": 0.1,
+        "build_finished": 0.3,
+        "check:build:started": 0.31,
+        "check:build:finished": 0.32,
+        "image_inspected": 0.34,
+        "result_stored": 0.35,
+        "result_published": 0.36,
+    }
+    found = spans(playground)
+    assert "checks" not in found
+    assert found["check:build"] == 0.01
+    assert found["store"] == 0.01

@@ -1,5 +1,6 @@
 """What the worker does off a build's critical path, and how: live sends on one event loop, places told in
-coalesced background rounds, the first place of a submission with nothing ahead of it known at once."""
+coalesced background rounds, the first place of a submission with nothing ahead of it known at once, a
+daemon's API version asked once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from sandbox import events, tasks, waiting
+from sandbox import clients, events, tasks, waiting
 from sandbox.models import Submission
 
 from .conftest import make_user
@@ -82,3 +83,37 @@ def test_a_submission_with_nothing_ahead_is_first_with_no_wait_without_asking_re
     monkeypatch.setattr(waiting, "answering_sandboxes", lambda: 1)
     position, _ = waiting.place_of_new_submission()
     assert position == 2
+
+
+class FakeApi:
+    def __init__(self, calls: list[str]):
+        self.calls = calls
+        self.timeout = None
+        self._version = None
+
+    def _retrieve_server_version(self):
+        self.calls.append("version")
+        return "1.41"
+
+
+class FakeDockerClient:
+    calls: list[str] = []
+
+    def __init__(self, **options):
+        self.api = FakeApi(FakeDockerClient.calls)
+
+    def ping(self):
+        self.calls.append("ping")
+        return True
+
+
+def test_a_daemons_api_version_is_asked_once_and_then_a_ping_proves_it_answers(monkeypatch):
+    monkeypatch.setattr(clients.docker, "DockerClient", FakeDockerClient)
+    monkeypatch.setattr(clients, "API_VERSIONS", {})
+    FakeDockerClient.calls = []
+    first = clients.make_client("unix:///one.sock", ping=False)
+    second = clients.make_client("unix:///one.sock", ping=False)
+    third = clients.make_client("unix:///one.sock")
+    other = clients.make_client("unix:///two.sock")
+    assert FakeDockerClient.calls == ["version", "ping", "ping", "version", "ping"]
+    assert [client.api._version for client in (first, second, third, other)] == ["1.41"] * 4

@@ -184,6 +184,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\nChromium: {why}")
             return
         rows: dict[str, list[float]] = {"first_line": [], "verdict": [], "lag_after_ws": []}
+        from_click: list[dict[str, float]] = []
         with sync_playwright() as playwright:
             page = PageBench(playwright, stack, EXERCISE, f"page-{uuid.uuid4().hex[:8]}")
             try:
@@ -192,14 +193,18 @@ class Command(BaseCommand):
                     rows["first_line"].append(run.first_line)
                     rows["verdict"].append(run.verdict)
                     rows["lag_after_ws"].append(run.lag_after_ws)
+                    from_click.append(run.from_click)
             finally:
                 page.close()
         found = {name: median(values) for name, values in rows.items()}
-        self.results["browser"] = {"runs": rows, "medians": found}
+        after_click = medians(from_click)
+        self.results["browser"] = {"runs": rows, "medians": found, "after_click": after_click}
         self.stdout.write(f"\nChromium, '{EXERCISE}', median of {runs}:")
         self.row("click → first log line on the page", found["first_line"])
         self.row("click → verdict on the page", found["verdict"])
         self.row("verdict on the page after a plain WebSocket client", found["lag_after_ws"])
+        shown = sorted((value, name) for name, value in after_click.items() if value is not None)
+        self.stdout.write("  after the click (median): " + ", ".join(f"{name} {value:.3f}" for value, name in shown))
 
     # --- Throughput -------------------------------------------------------------------------------------------
 
