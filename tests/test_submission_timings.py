@@ -14,6 +14,7 @@ from sandbox.models import Submission
 from sandbox.timings import check_stage, spans, timeline
 
 from .conftest import make_user
+from .teach_helpers import T0, grade, make_class, make_exercise, make_instructor, make_lesson
 from .test_build_log_batching import IN_MEMORY, FakeLease
 from .test_grading_image_checks import DOCKERFILE, FakeSandbox, ok_build
 
@@ -241,3 +242,21 @@ def test_the_checks_span_counts_only_the_checks_after_the_image_inspection():
     assert "checks" not in found
     assert found["check:build"] == 0.01
     assert found["store"] == 0.01
+
+
+def test_the_instructor_sees_where_an_attempts_time_went(client, db):
+    lesson = make_lesson("first-steps", 1)
+    exercise = make_exercise(lesson, "first-dockerfile", [("builds", "build", "The image builds")])
+    learner = make_user("learner")
+    instructor = make_instructor()
+    classroom = make_class(instructor, learners=[learner])
+    submission = grade(learner, exercise, {}, T0)
+    Submission.objects.filter(pk=submission.pk).update(timings=GRADED)
+    client.force_login(instructor)
+    page = client.get(f"/teach/classes/{classroom.pk}/learners/{learner.pk}/first-dockerfile/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    table = html[html.index('data-testid="timings"') : html.index("</table>")]
+    assert table.count("<tr>") == 1 + len(GRADED)
+    assert "<td><code>check:runs:finished</code></td><td>1.000 s</td><td>0.340 s</td>" in table
+    assert "<td><code>cleaned_up</code></td><td>1.200 s</td><td>0.170 s</td>" in table
