@@ -72,7 +72,6 @@ class SubmissionPipeline:
     def run(self) -> None:
         lab = kind_of(self.submission.exercise) in LAB_KINDS
         message = "Running your lab in the sandbox…" if lab else "Building in the sandbox…"
-        self.submission.publish("status", status="running", message=message)
         try:
             with BuildEnvironment(
                 self.docker_host,
@@ -82,6 +81,9 @@ class SubmissionPipeline:
                 still_ours=self.lease.is_valid,
                 on_stage=self.submission.mark,
             ) as env:
+                # Opening the environment started emptying the daemon's cache mounts, the longest step before a
+                # build: the learner is told the build has started while it runs.
+                self.submission.publish("status", status="running", message=message)
                 # A lease that is lost stops this build at once, before anything else can be placed on the daemon.
                 self.lease.on_lost(env.stop)
                 outcome = self._grade(env)
