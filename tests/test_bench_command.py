@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.management.commands.bench import median, medians, target, to_json
+from ops.management.commands.bench import as_markdown, median, medians, target, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,3 +93,23 @@ def test_a_target_is_met_not_met_or_not_measured():
 
 def test_the_json_has_no_nan():
     assert json.loads(to_json({"a": [float("nan"), 1.23456789], "b": {"c": 2}})) == {"a": [None, 1.2346], "b": {"c": 2}}
+
+
+def test_the_markdown_tables_show_each_target_and_stage():
+    results = {
+        "targets": [target("graded verdict ≤ 1.15× raw build + checks", 0.52, 0.55), target("page", None, 0.3)],
+        "playground": {"stages": {"queue": 0.015, "build": 0.146}},
+        "graded": {"stages": {"queue": 0.012, "checks": 0.307}},
+    }
+    assert as_markdown(results).splitlines() == [
+        "| target | measured | limit | met |",
+        "| --- | --- | --- | --- |",
+        "| graded verdict ≤ 1.15× raw build + checks | 0.520 s | 0.550 s | yes |",
+        "| page | – | 0.300 s | not measured |",
+        "",
+        "| stage (median) | playground | graded `first-dockerfile` |",
+        "| --- | --- | --- |",
+        "| queue | 0.015 s | 0.012 s |",
+        "| build | 0.146 s | – |",
+        "| checks | – | 0.307 s |",
+    ]

@@ -83,11 +83,20 @@ class Command(BaseCommand):
         parser.add_argument("--bursts", default="20,40", help="submissions sent at once, comma-separated (20,40)")
         parser.add_argument("--no-throughput", action="store_true", help="skip the bursts")
         parser.add_argument("--skip-browser", action="store_true", help="skip the Chromium measurements")
-        parser.add_argument(
-            "--json", dest="json_path", default="bench.json", help="where to write the results (bench.json)"
-        )
+        parser.add_argument("--json", dest="json_path", default="bench.json", help="where to write the results")
+        parser.add_argument("--markdown", default="", help="also write the targets and stages as Markdown tables")
 
-    def handle(self, *args, runs: int, bursts: str, no_throughput: bool, skip_browser: bool, json_path: str, **options):
+    def handle(
+        self,
+        *args,
+        runs: int,
+        bursts: str,
+        no_throughput: bool,
+        skip_browser: bool,
+        json_path: str,
+        markdown: str,
+        **options,
+    ):
         sizes = [] if no_throughput else [int(size) for size in bursts.split(",") if size.strip()]
         hosts = all_docker_hosts()
         if not hosts:
@@ -111,6 +120,8 @@ class Command(BaseCommand):
         self.results["targets"] = self.targets()
         self.print_targets()
         Path(json_path).write_text(to_json(self.results))
+        if markdown:
+            Path(markdown).write_text(as_markdown(self.results))
         self.stdout.write(f"\nWrote {json_path}")
 
     # --- Latency through the API and a WebSocket ------------------------------------------------------------
@@ -396,6 +407,23 @@ def busy_share(timings: list[dict[str, float]], daemons: int) -> float:
         return float("nan")
     wall = max(end for _, end in attempts) - min(start for start, _ in attempts)
     return round(sum(end - start for start, end in attempts) / (daemons * wall), 4) if wall > 0 else float("nan")
+
+
+def as_markdown(results: dict) -> str:
+    """The targets and the stage medians as Markdown tables, for the README."""
+
+    def seconds(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f} s"
+
+    lines = ["| target | measured | limit | met |", "| --- | --- | --- | --- |"]
+    for row in results["targets"]:
+        met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
+        lines.append(f"| {row['name']} | {seconds(row['value'])} | {seconds(row['limit'])} | {met} |")
+    lines += ["", "| stage (median) | playground | graded `first-dockerfile` |", "| --- | --- | --- |"]
+    playground, graded = results["playground"]["stages"], results["graded"]["stages"]
+    for name in dict.fromkeys([*playground, *graded]):
+        lines.append(f"| {name} | {seconds(playground.get(name))} | {seconds(graded.get(name))} |")
+    return "\n".join(lines) + "\n"
 
 
 def to_json(results: dict) -> str:
