@@ -83,7 +83,7 @@ class Command(BaseCommand):
         parser.add_argument("--bursts", default="20,40", help="submissions sent at once, comma-separated (20,40)")
         parser.add_argument("--no-throughput", action="store_true", help="skip the bursts")
         parser.add_argument("--skip-browser", action="store_true", help="skip the Chromium measurements")
-        parser.add_argument("--json", dest="json_path", default="bench.json", help="where to write the results")
+        parser.add_argument("--json", dest="json_path", default="artifacts/bench.json", help="the results' file")
         parser.add_argument("--markdown", default="", help="also write the targets and stages as Markdown tables")
 
     def handle(
@@ -119,6 +119,7 @@ class Command(BaseCommand):
                 stack.stop()
         self.results["targets"] = self.targets()
         self.print_targets()
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(to_json(self.results))
         if markdown:
             Path(markdown).write_text(as_markdown(self.results))
