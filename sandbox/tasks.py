@@ -17,7 +17,7 @@ import redis
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_received, worker_ready
-from django.db import close_old_connections
+from django.db import connections
 
 from . import tickets, upkeep, waiting
 from .daemons import pid_alive
@@ -131,7 +131,8 @@ def _tell_places_now() -> None:
         except Exception:  # noqa: BLE001 - the upkeep tells them in a moment anyway
             logger.warning("Could not tell waiting learners their place", exc_info=True)
         finally:
-            close_old_connections()
+            # The thread ends here: its database connection must not outlive it (PostgreSQL keeps them open).
+            connections.close_all()
         # A full class's queue moves several times a second, and every move is an event for every learner in
         # it: the next round starts at least PLACES_EVERY_SECONDS after this one, taking in every move since.
         time.sleep(max(0.0, PLACES_EVERY_SECONDS - (time.monotonic() - started)))
