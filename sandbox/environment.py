@@ -113,8 +113,12 @@ class BuildEnvironment:
         on_log: Callable[[str], None],
         on_quiet: Callable[[], None] | None = None,
         still_ours: Callable[[], bool] = lambda: True,
+        on_stage: Callable[[str], None] = lambda stage: None,
     ) -> None:
         self.docker_host = docker_host
+        # Told when a build reaches a stage ("context_written", "build_started", "build_finished"), for the
+        # submission's stage timings (sandbox/timings.py).
+        self.on_stage = on_stage
         self.submission_id = str(submission_id)
         self.on_log = on_log
         # Called when the build has printed nothing for a moment, so a caller that batches lines can send
@@ -130,13 +134,21 @@ class BuildEnvironment:
         self.names_given = 0
         self.stopped = threading.Event()
         self._process: subprocess.Popen | None = None
+        self._emptying: threading.Thread | None = None
+        self._emptying_error: SandboxError | None = None
 
     def __enter__(self) -> BuildEnvironment:
-        self.client = make_client(self.docker_host)
+        # Learning the daemon's API version is already a round trip that fails when it does not answer.
+        self.client = make_client(self.docker_host, ping=False)
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dockyard-sub-{slug(self.submission_id)}-"))
+        # The cache mounts are emptied while the grader does its static checks; the first build waits for it.
+        self._emptying = threading.Thread(target=self._empty_in_background, name="empty cache mounts", daemon=True)
+        self._emptying.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._emptying is not None:
+            self._emptying.join()
         try:
             if self.client is not None:
                 remove_labelled(self.client, f"{LABEL}={self.submission_id}")
@@ -196,8 +208,10 @@ class BuildEnvironment:
         if refused is not None:
             return refused
         self._check_not_stopped()
-        if self.builds == 0:
-            self._empty_cache_mounts()
+        if self.builds == 0 and self._emptying is not None:
+            self._emptying.join()
+            if self._emptying_error is not None:
+                raise self._emptying_error
         steps_before = buildkit_cgroups(self.docker_host)
         self.builds += 1
         build_dir = self._workdir() / f"build-{self.builds}"
@@ -207,6 +221,7 @@ class BuildEnvironment:
                 context = write_context(as_bytes(files), build_dir / "context")
             except SubmissionRejected as error:
                 return BuildResult(False, "refused", error.message)
+            self.on_stage("context_written")
             iidfile = build_dir / "image-id"
             command = self._build_command(context, iidfile, tag_suffix, secret_options(build_dir, secrets))
             stream = BuildStream(self.on_log, settings.BUILD_LOG_LIMIT_BYTES)
@@ -215,6 +230,7 @@ class BuildEnvironment:
                 command, self._cli_env(build_dir), timeout, stream.feed, self.on_quiet, self._started
             )
             self._process = None
+            self.on_stage("build_finished")
             stream.finish()
             if timed_out:
                 stop_leftover_build(self.docker_host, ignore=steps_before, still_ours=self.still_ours)
@@ -230,14 +246,20 @@ class BuildEnvironment:
             self._refuse_a_huge_config(result)
         return result
 
+    def _empty_in_background(self) -> None:
+        try:
+            self._empty_cache_mounts()
+        except SandboxError as error:
+            self._emptying_error = error
+
     def _empty_cache_mounts(self) -> None:
         """Remove the daemon's BuildKit cache mounts, so this submission's builds start with none.
 
         A cache mount (`RUN --mount=type=cache`) outlives its build on purpose; without this, one learner's
         build could leave a file there for the next learner's build to read. One build runs on a daemon at a
         time (the lease, sandbox/leases.py), so no other submission is using one; the daemon skips any that is
-        in use anyway. Only an environment's first build does this, so the grader's rebuilds of the same
-        submission (the cache check) find the cache mounts as the first build left them.
+        in use anyway. It runs once, when the environment opens, and the first build waits for it, so the grader's
+        rebuilds of the same submission (the cache check) find the cache mounts as the first build left them.
         """
         with translate_docker_errors("empty the build cache mounts"):
             self._client().api.prune_builds(filters={"type": "exec.cachemount"}, all=True)
@@ -265,6 +287,7 @@ class BuildEnvironment:
 
     def _started(self, process: subprocess.Popen) -> None:
         self._process = process
+        self.on_stage("build_started")
         if self.stopped.is_set():
             os.killpg(process.pid, signal.SIGKILL)
 

@@ -16,6 +16,7 @@ one whose heartbeat is older than HEARTBEAT_TIMEOUT_SECONDS is dead, and another
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from django.utils import timezone
 from .bounded import fit
 from .events import send_live
 from .signals import submission_graded
+from .timings import check_stage, spans, timeline
 
 EVENT_TYPES = {"status", "log", "check", "result"}
 # A running attempt whose heartbeat is older than this is dead; it is also how long a daemon lease lasts.
@@ -103,6 +105,8 @@ class Submission(models.Model):
     sandbox_retries = models.PositiveSmallIntegerField(default=0)
     # The place in the queue last told to the learner (None when not waiting).
     queue_position = models.PositiveIntegerField(null=True, blank=True)
+    # When each stage of the latest attempt happened, in seconds since the epoch (see sandbox/timings.py).
+    timings = models.JSONField(default=dict, blank=True)
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -170,7 +174,7 @@ class Submission(models.Model):
         `waiting` is its place in the queue and the estimated wait in seconds, told to the learner at once.
         """
         with transaction.atomic():
-            submission = cls.objects.create(user=user, exercise=exercise, files=files)
+            submission = cls.objects.create(user=user, exercise=exercise, files=files, timings={"queued": now()})
             if waiting is None:
                 submission.publish("status", status="queued", message="Waiting for a build sandbox…")
             else:
@@ -209,6 +213,11 @@ class Submission(models.Model):
         )
         if take_over_from:
             dead |= Q(status=self.Status.RUNNING, runner=take_over_from)
+        # Each attempt's stages are its own; only the moment the learner submitted stays.
+        timings = {
+            "queued": (self.timings or {}).get("queued", self.created_at.timestamp()),
+            "claimed": now.timestamp(),
+        }
         with transaction.atomic():
             claimed = (
                 Submission.objects.filter(pk=self.pk)
@@ -220,11 +229,14 @@ class Submission(models.Model):
                     runner=runner,
                     heartbeat_at=now,
                     queue_position=None,
+                    timings=timings,
                 )
             )
         if not claimed:
             return False
-        self.refresh_from_db(fields=["attempts", "status", "started_at", "runner", "heartbeat_at", "queue_position"])
+        self.refresh_from_db(
+            fields=["attempts", "status", "started_at", "runner", "heartbeat_at", "queue_position", "timings"]
+        )
         if self.attempts > settings.SUBMISSION_MAX_ATTEMPTS:
             self.fail(TOO_MANY_INTERRUPTIONS)
             return False
@@ -290,8 +302,37 @@ class Submission(models.Model):
 
     def use_daemon(self, docker_host: str) -> None:
         """Record which sandbox daemon runs this attempt (for operators)."""
-        Submission.objects.filter(pk=self.pk).update(docker_host=docker_host)
+        self.mark("leased")
+        Submission.objects.filter(pk=self.pk).update(docker_host=docker_host, timings=self.timings)
         self.docker_host = docker_host
+
+    # --- Stage timings --------------------------------------------------------------------------------------
+
+    def mark(self, stage: str, at: float | None = None) -> None:
+        """Note when a stage of this attempt happened (the first time counts; see sandbox/timings.py).
+
+        Only in memory: the lifecycle's own updates (use_daemon, finish, fail) store it, so noting a stage costs
+        no query; `save_timings` stores what was noted after the last of them.
+        """
+        if not isinstance(self.timings, dict):
+            self.timings = {}
+        self.timings.setdefault(stage, round(now() if at is None else at, 4))
+
+    def mark_check(self, check_id: str, edge: str) -> None:
+        """Note a check's start (edge "started") or end ("finished")."""
+        self.mark(check_stage(check_id, edge))
+
+    def save_timings(self) -> None:
+        """Store the stages noted since the last update (only while this attempt is still this runner's)."""
+        Submission.objects.filter(pk=self.pk, runner=self.runner).update(timings=self.timings)
+
+    def timeline(self) -> list[dict]:
+        """The attempt's stages in order, each with seconds since queued and since the stage before."""
+        return timeline(self.timings or {})
+
+    def stage_seconds(self) -> dict[str, float]:
+        """How long each span of the attempt took (queue, lease, build, each check, publish, ...)."""
+        return spans(self.timings or {})
 
     def finish(self, outcome: dict) -> bool:
         """Store a graded outcome (passed or failed, with its verdicts) and tell the learner. False if it had ended.
@@ -300,12 +341,14 @@ class Submission(models.Model):
         """
         passed = bool(outcome["passed"])
         outcome = fit(outcome, settings.RESULT_MAX_BYTES, "This result")
+        self.mark("result_stored")
         fields = {
             "status": self.Status.PASSED if passed else self.Status.FAILED,
             "score": outcome.get("score"),
             "message": outcome["message"],
             "result": outcome,
             "finished_at": timezone.now(),
+            "timings": self.timings,
         }
         with transaction.atomic():
             # Only the running attempt may finish: one that was ended meanwhile (for example as stale) stays ended,
@@ -318,6 +361,8 @@ class Submission(models.Model):
             # Course progress listens (lessons.models), so sandbox/ need not know about it.
             submission_graded.send(sender=Submission, submission=self, passed=passed, score=self.score or 0)
         self.publish("result", **self.result_event())
+        self.mark("result_published")
+        self.save_timings()
         return True
 
     def fail(self, message: str, reason: str = "") -> bool:
@@ -326,16 +371,24 @@ class Submission(models.Model):
         A submission that could not finish does not count as an attempt in the learner's progress.
         """
         result = {"reason": reason} if reason else {}
+        self.mark("result_stored")
         with transaction.atomic():
             # As in finish: an attempt that was taken over meanwhile is no longer this one's to end.
             unfinished = Submission.objects.filter(pk=self.pk, runner=self.runner).exclude(status__in=self.FINISHED)
             changed = unfinished.update(
-                status=self.Status.ERROR, score=None, message=message, result=result, finished_at=timezone.now()
+                status=self.Status.ERROR,
+                score=None,
+                message=message,
+                result=result,
+                finished_at=timezone.now(),
+                timings=self.timings,
             )
         if not changed:
             return False
         self.refresh_from_db(fields=["status", "score", "message", "result", "finished_at"])
         self.publish("result", **self.result_event())
+        self.mark("result_published")
+        self.save_timings()
         return True
 
     @classmethod
@@ -366,10 +419,17 @@ class Submission(models.Model):
             "created_at": self.created_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "events_url": self.events_path(),
+            "timings": self.timings or {},
+            "stages": self.stage_seconds(),
         }
         if with_events:
             data["events"] = [event.as_message() for event in self.events.order_by("seq")]
         return data
+
+
+def now() -> float:
+    """Seconds since the epoch, the clock of the stage timings (comparable across processes of one machine)."""
+    return time.time()
 
 
 def waiting_message(position: int, wait_seconds: int) -> str:

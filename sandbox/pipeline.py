@@ -19,7 +19,11 @@ logger = logging.getLogger(__name__)
 
 
 class LogBatcher:
-    """Groups build output into a few events a second, so a flood of lines is not a flood of messages."""
+    """Groups build output into a few events a second, so a flood of lines is not a flood of messages.
+
+    The very first line is sent at once: it is the learner's sign that the build has started, and waiting for
+    company would only delay it.
+    """
 
     def __init__(self, submission: Submission, max_bytes: int = 32 * 1024, max_delay: float = 0.15):
         self.submission = submission
@@ -28,19 +32,21 @@ class LogBatcher:
         self.lines: list[str] = []
         self.size = 0
         self.started = time.monotonic()
+        self.sent_any = False
 
     def add(self, line: str) -> None:
+        self.submission.mark("first_log")
         if not self.lines:
             self.started = time.monotonic()
         self.lines.append(line)
         self.size += len(line) + 1
-        if self.size >= self.max_bytes or time.monotonic() - self.started >= self.max_delay:
+        if not self.sent_any or self.size >= self.max_bytes or time.monotonic() - self.started >= self.max_delay:
             self.flush()
 
     def flush(self) -> None:
         if self.lines:
             text = "\n".join(self.lines)
-            self.lines, self.size = [], 0
+            self.lines, self.size, self.sent_any = [], 0, True
             self.submission.publish("log", text=text)
 
 
@@ -66,7 +72,6 @@ class SubmissionPipeline:
     def run(self) -> None:
         lab = kind_of(self.submission.exercise) in LAB_KINDS
         message = "Running your lab in the sandbox…" if lab else "Building in the sandbox…"
-        self.submission.publish("status", status="running", message=message)
         try:
             with BuildEnvironment(
                 self.docker_host,
@@ -74,15 +79,35 @@ class SubmissionPipeline:
                 on_log=self.log.add,
                 on_quiet=self.log.flush,
                 still_ours=self.lease.is_valid,
+                on_stage=self.submission.mark,
             ) as env:
+                # Opening the environment started emptying the daemon's cache mounts, the longest step before a
+                # build: the learner is told the build has started while it runs.
+                self.submission.publish("status", status="running", message=message)
                 # A lease that is lost stops this build at once, before anything else can be placed on the daemon.
                 self.lease.on_lost(env.stop)
                 outcome = self._grade(env)
+                # The learner gets the verdict before the daemon is cleaned up: removing the submission's image
+                # and containers takes a moment nobody needs to wait for. The lease is held until the cleanup is
+                # done (the caller releases it after run), so nothing else is placed on the daemon meanwhile.
+                self._conclude(outcome)
         except SandboxError as error:
             self.log.flush()
             self._raise_if_lost(error.reason == "daemon_unavailable", error.message)
             self.submission.fail(error.message, reason=error.reason)
             return
+        finally:
+            self._note_cleaned_up()
+
+    def _note_cleaned_up(self) -> None:
+        # Timings are for reading; failing to store them must not change what happens to the build.
+        self.submission.mark("cleaned_up")
+        try:
+            self.submission.save_timings()
+        except Exception:  # noqa: BLE001 - see above
+            logger.warning("Could not store the stage timings of submission %s", self.submission.pk, exc_info=True)
+
+    def _conclude(self, outcome: dict) -> None:
         self.log.flush()
         build = outcome.get("build") or {}
         self._raise_if_lost(build.get("reason") == "daemon_unavailable", build.get("message", ""))
@@ -95,7 +120,13 @@ class SubmissionPipeline:
             raise SandboxLost(self.docker_host, daemon_died=True, detail=detail)
 
     def _grade(self, env: BuildEnvironment) -> dict:
-        return grade_submission(self.submission.exercise, self.submission.files, env, on_check=self._publish_check)
+        return grade_submission(
+            self.submission.exercise,
+            self.submission.files,
+            env,
+            on_check=self._publish_check,
+            on_stage=self.submission.mark,
+        )
 
     def _publish_check(self, verdict: dict) -> None:
         self.log.flush()

@@ -6,24 +6,16 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium tries to reach Google's services at start; this
-# machine's network is closed, and the tests must only talk to loopback.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from ops.browser import chromium_missing, launch
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 def launch_chromium(playwright):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed at /usr/bin/chromium (scripts/setup.sh installs it)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing)
+    return launch(playwright)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ class QuietBuild:
 
     seen_during_build: list[str] = []
 
-    def __init__(self, docker_host, submission_id, on_log, on_quiet=None, still_ours=None):
+    def __init__(self, docker_host, submission_id, on_log, on_quiet=None, still_ours=None, on_stage=None):
         self.submission_id, self.on_log, self.on_quiet = submission_id, on_log, on_quiet
 
     def stop(self):
@@ -72,3 +72,17 @@ def test_a_flood_of_lines_becomes_a_few_events():
     events = SubmissionEvent.objects.filter(submission=submission, type="log")
     assert 20 <= events.count() <= 40
     assert sum(event.data["text"].count("\n") + 1 for event in events) == 20_000
+
+
+@override_settings(CHANNEL_LAYERS=IN_MEMORY)
+def test_the_first_line_is_sent_at_once_and_later_ones_are_batched():
+    submission = Submission.objects.create(user=make_user(), files={"Dockerfile": "FROM busybox\n"})
+    batcher = pipeline.LogBatcher(submission, max_bytes=32 * 1024, max_delay=60)
+    batcher.add("#1 [internal] load build definition from Dockerfile")
+    batcher.add("#1 transferring dockerfile: 32B done")
+    batcher.add("#1 DONE 0.0s")
+    texts = list(SubmissionEvent.objects.filter(submission=submission, type="log").values_list("data__text", flat=True))
+    assert texts == ["#1 [internal] load build definition from Dockerfile"]
+    batcher.flush()
+    texts = list(SubmissionEvent.objects.filter(submission=submission, type="log").values_list("data__text", flat=True))
+    assert texts[1:] == ["#1 transferring dockerfile: 32B done\n#1 DONE 0.0s"]

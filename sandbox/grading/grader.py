@@ -17,6 +17,7 @@ from django.conf import settings
 from sandbox.buildkit import BuildResult
 from sandbox.clients import SandboxError
 from sandbox.files import SubmissionRejected, as_bytes, validate_files
+from sandbox.timings import check_stage
 
 from .build_secrets import SECRET_CHECKS
 from .containers import Sandbox
@@ -55,7 +56,14 @@ def build_files(exercise, files: dict) -> dict[str, bytes]:
 
 
 class Grader:
-    def __init__(self, exercise, files: dict, env, on_check: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        exercise,
+        files: dict,
+        env,
+        on_check: Callable[[dict], None] | None = None,
+        on_stage: Callable[[str], None] | None = None,
+    ):
         self.exercise = exercise
         spec = exercise.spec if exercise is not None else {}
         # The spec is checked again in run(): an exercise edited in the admin may no longer be valid.
@@ -67,6 +75,8 @@ class Grader:
         self.files = files
         self.sandbox = env if isinstance(env, Sandbox) else Sandbox(env)
         self.on_check = on_check or (lambda verdict: None)
+        # Told "image_inspected" and each check's start and end, for the stage timings (sandbox/timings.py).
+        self.on_stage = on_stage or (lambda stage: None)
         self.verdicts: dict[str, dict] = {}
         self.build_result: BuildResult | None = None
         self.build_problem = ""
@@ -102,6 +112,7 @@ class Grader:
             return self.result()
         self.context = self.make_context()
         self.base_facts = self.find_base_facts(source)
+        self.on_stage("image_inspected")
         for phase in (IMAGE, RUNTIME, CACHE, COMPARE):
             for check in self.of_phase(phase):
                 if not self.skip_unless_prerequisites_passed(check):
@@ -191,7 +202,10 @@ class Grader:
             return None
 
     def record(self, check: dict, run: Callable[[], Outcome]) -> None:
-        """Run one check and publish its verdict; a check that breaks is an error, never a pass."""
+        """Run one check and publish its verdict; a check that breaks is an error, never a pass.
+
+        Its start and end are told to on_stage (the end once its verdict is published)."""
+        self.on_stage(check_stage(check["id"], "started"))
         try:
             outcome = run()
             status, message = (PASSED if outcome.passed else FAILED), outcome.message
@@ -205,6 +219,7 @@ class Grader:
             logger.exception("Check %s (%s) broke", check.get("id"), check.get("type"))
             status, message = ERROR, f"could not run this check: an internal error ({type(error).__name__})"
         self.emit(make_verdict(check, self.exercise, status, message))
+        self.on_stage(check_stage(check["id"], "finished"))
 
     def emit(self, verdict: dict) -> None:
         self.verdicts[verdict["id"]] = verdict
@@ -322,9 +337,18 @@ def own_layers(layers: list[dict], steps: list) -> list[dict]:
     return shown
 
 
-def grade_submission(exercise, files: dict, env, on_check: Callable[[dict], None] | None = None) -> dict:
-    """Grade a submission's files against the exercise's checks (or only build it, for the playground)."""
+def grade_submission(
+    exercise,
+    files: dict,
+    env,
+    on_check: Callable[[dict], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict:
+    """Grade a submission's files against the exercise's checks (or only build it, for the playground).
+
+    on_stage is told the stages of grading as they happen (see sandbox/timings.py).
+    """
     spec = exercise.spec if exercise is not None and isinstance(exercise.spec, dict) else {}
     if spec.get("kind") in LAB_KINDS:
         return grade_lab(exercise, files, env, on_check)
-    return Grader(exercise, files, env, on_check).run()
+    return Grader(exercise, files, env, on_check, on_stage).run()

@@ -141,7 +141,9 @@ class Workspace {
       return;
     }
     this.watch({ id: answer.data.id, events_url: answer.data.events_url, attempt: null, created_at: new Date().toISOString() });
-    this.refreshHistory();
+    // The history is refreshed once the build's stream is open: asked for at once, it queued behind nothing
+    // but got in the way of the WebSocket's own handshake on the server, delaying the first log line.
+    this.historyAfterConnect = true;
     // On a narrow screen the build panel is below the editor: bring it into view, keeping focus where it is.
     const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     this.$("build-state").scrollIntoView({ block: "nearest", behavior: reduced ? "auto" : "smooth" });
@@ -277,6 +279,10 @@ class Workspace {
 
   streamState(state, detail) {
     this.retryButton.hidden = state !== "reconnecting";
+    if (this.historyAfterConnect && state !== "connecting") {
+      this.historyAfterConnect = false;
+      this.refreshHistory();
+    }
     if (state === "reconnecting") {
       const wait = detail.delay ? ` in ${Math.max(1, Math.round(detail.delay / 1000))} s` : "…";
       this.setBuildState("reconnecting", `Connection to the build lost. Reconnecting${wait} (try ${detail.attempt}). Nothing will be missed.`);
