@@ -28,7 +28,7 @@ from .health import HEALTH_CHECKS
 from .image import IMAGE_CHECKS
 from .lab import grade_lab
 from .lab_spec import LAB_KINDS
-from .outcome import ERROR, FAILED, PASSED, SKIPPED, CheckError, Outcome, make_verdict, plural
+from .outcome import ERROR, SKIPPED, Outcome, make_verdict, plural, run_check
 from .rebuild import REBUILD_CHECKS
 from .runtime import RUNTIME_CHECKS
 from .spec import BUILD, CACHE, COMPARE, IMAGE, RUNTIME, STATIC, build_secret_ids, phase_of, spec_problems
@@ -206,18 +206,7 @@ class Grader:
 
         Its start and end are told to on_stage (the end once its verdict is published)."""
         self.on_stage(check_stage(check["id"], "started"))
-        try:
-            outcome = run()
-            status, message = (PASSED if outcome.passed else FAILED), outcome.message
-        except SandboxError as error:
-            if error.reason == "daemon_unavailable":
-                raise
-            status, message = ERROR, f"could not run this check: {error.message}"
-        except CheckError as error:
-            status, message = ERROR, f"could not run this check: {error}"
-        except Exception as error:  # noqa: BLE001 - one broken check must not lose the others' verdicts
-            logger.exception("Check %s (%s) broke", check.get("id"), check.get("type"))
-            status, message = ERROR, f"could not run this check: an internal error ({type(error).__name__})"
+        status, message = run_check(check, run)
         self.emit(make_verdict(check, self.exercise, status, message))
         self.on_stage(check_stage(check["id"], "finished"))
 

@@ -10,23 +10,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.conf import settings
 
-from sandbox.clients import SandboxError
 from sandbox.files import SubmissionRejected, as_bytes
 from sandbox.labs.plan import lab_plan
 from sandbox.labs.runner import LabResult, LabRun
 
 from .lab_spec import LAB, STATE
 from .lab_used import check_commands_used
-from .outcome import ERROR, FAILED, PASSED, SKIPPED, CheckError, Outcome, make_verdict, plural
+from .outcome import ERROR, FAILED, SKIPPED, Outcome, make_verdict, plural, run_check
 from .spec import phase_of, spec_problems
 from .state import STATE_CHECKS, StateContext
-
-logger = logging.getLogger(__name__)
 
 NOT_RUN = "skipped: the lab did not run."
 
@@ -110,18 +106,7 @@ class LabGrader:
 
     def record(self, check: dict, run: Callable[[], Outcome]) -> None:
         """Run one check and publish its verdict; a check that breaks is an error, never a pass."""
-        try:
-            outcome = run()
-            status, message = (PASSED if outcome.passed else FAILED), outcome.message
-        except SandboxError as error:
-            if error.reason == "daemon_unavailable":
-                raise
-            status, message = ERROR, f"could not run this check: {error.message}"
-        except CheckError as error:
-            status, message = ERROR, f"could not run this check: {error}"
-        except Exception as error:  # noqa: BLE001 - one broken check must not lose the others' verdicts
-            logger.exception("Lab check %s (%s) broke", check.get("id"), check.get("type"))
-            status, message = ERROR, f"could not run this check: an internal error ({type(error).__name__})"
+        status, message = run_check(check, run)
         self.emit(make_verdict(check, self.exercise, status, message))
 
     def emit(self, verdict: dict) -> None:

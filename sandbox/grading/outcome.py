@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.clients import SandboxError
+
 from .hints import default_hint
+
+logger = logging.getLogger(__name__)
 
 PASSED = "passed"
 FAILED = "failed"
@@ -30,6 +36,25 @@ def fail(message: str) -> Outcome:
 
 class CheckError(Exception):
     """The check itself could not run (not the learner's fault); reported as status "error"."""
+
+
+def run_check(check: dict, run: Callable[[], Outcome]) -> tuple[str, str]:
+    """Run one check: its status and message. A check that breaks is an error, never a pass.
+
+    A daemon that went away is raised, not judged: the whole attempt is then retried on another daemon.
+    """
+    try:
+        outcome = run()
+        return (PASSED if outcome.passed else FAILED), outcome.message
+    except SandboxError as error:
+        if error.reason == "daemon_unavailable":
+            raise
+        return ERROR, f"could not run this check: {error.message}"
+    except CheckError as error:
+        return ERROR, f"could not run this check: {error}"
+    except Exception as error:  # noqa: BLE001 - one broken check must not lose the others' verdicts
+        logger.exception("Check %s (%s) broke", check.get("id"), check.get("type"))
+        return ERROR, f"could not run this check: an internal error ({type(error).__name__})"
 
 
 def section_url(exercise, anchor: str | None) -> str:
