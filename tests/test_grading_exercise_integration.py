@@ -19,7 +19,7 @@ from lessons.validation import load_exercises
 from sandbox import catalog
 from sandbox.clients import make_client
 from sandbox.environment import BuildEnvironment
-from sandbox.grading import grade_submission, lint_dockerfile
+from sandbox.grading import grade_submission
 
 pytestmark = pytest.mark.sandbox
 
@@ -109,22 +109,24 @@ def test_busybox_wget_copied_into_python_slim_works_as_a_health_check_bounded_by
     assert "rc=1" in verdicts(result)["wget"]["message"]
 
 
-def test_busybox_wget_crashes_on_its_timeout_option_as_the_live_lint_warns(env):
-    # Debian's busybox 1.35 is built without wget's -T; its option parser then writes through a null pointer.
-    # When the catalog's busybox no longer crashes here, the lint warning in sandbox/grading/lint.py can go.
+def test_busybox_wget_copied_into_python_slim_takes_its_timeout_option_without_crashing(env):
+    # Debian's busybox 1.35 is built without wget's -T, and its option parser wrote through a null pointer
+    # (exit code 139); the catalog's copy accepts -T and drops it (sandbox/rootfs.py), wherever it is copied,
+    # and HEALTHCHECK --timeout bounds the check instead.
     files = healthcheck_files(
-        'HEALTHCHECK CMD ["wget", "-q", "-T", "2", "-O", "/dev/null", "http://127.0.0.1:8000/health"]',
+        "HEALTHCHECK --interval=10s --timeout=3s --retries=3 "
+        'CMD ["wget", "-q", "-T", "2", "-O", "/dev/null", "http://127.0.0.1:8000/health"]',
         extra=BUSYBOX_WGET + "COPY --from=busybox:1.35 /bin/busybox /bin/busybox\n",
     )
     checks = [
-        {"id": "builds", "type": "build"},
-        {"id": "crash", "type": "command", "run": "wget -q -T 2 -O /dev/null http://127.0.0.1:9/", "exit_code": 139},
-        {"id": "busybox-image", "type": "command", "run": "busybox wget -T 2 http://127.0.0.1:9/", "exit_code": 139},
+        *HEALTH_CHECKS,
+        {"id": "refused", "type": "command", "run": "wget -q -T 2 -O /dev/null http://127.0.0.1:9/", "exit_code": 1},
+        {"id": "busybox-image", "type": "command", "run": "busybox wget -T 2 http://127.0.0.1:9/", "exit_code": 1},
     ]
-    assert set(statuses(grade_submission(exercise(checks), files, env)).values()) == {"passed"}
-    assert any(
-        finding["rule"] == "sandbox" and "-T" in finding["message"] for finding in lint_dockerfile(files["Dockerfile"])
-    )
+    assert statuses(grade_submission(exercise(checks), files, env)) == {
+        "builds": "passed", "becomes-healthy": "passed", "turns-unhealthy": "passed",
+        "refused": "passed", "busybox-image": "passed",
+    }  # fmt: skip
 
 
 # --- Build secrets ---------------------------------------------------------------------------------------------------
