@@ -187,9 +187,11 @@ def test_a_lab_pushes_to_the_daemons_registry_pulls_back_by_digest_and_leaves_no
 def test_a_labs_prune_and_events_see_only_the_labs_own_objects(docker_host):
     other = f"registrytest-other-{os.getpid()}-{next(_ids)}"
     client = make_client(docker_host)
-    outsider = client.containers.create(
-        "busybox:latest", "true", name=f"outsider-{os.getpid()}", labels={"dockyard.submission": other}
+    # Another learner's container that has run and stopped: it has a die event, and prune would take it.
+    outsider = client.containers.run(
+        "busybox:latest", "true", name=f"outsider-{os.getpid()}", labels={"dockyard.submission": other}, detach=True
     )
+    outsider.wait()
     try:
         text = (
             "docker run --name job busybox:latest true\n"
@@ -199,15 +201,18 @@ def test_a_labs_prune_and_events_see_only_the_labs_own_objects(docker_host):
             "docker container prune -f\n"
         )
         log: list[str] = []
-        with BuildEnvironment(docker_host, f"registrytest-{os.getpid()}-{next(_ids)}", on_log=log.append) as env:
+        mine = f"registrytest-{os.getpid()}-{next(_ids)}"
+        with BuildEnvironment(docker_host, mine, on_log=log.append) as env:
             with LabRun(env, "commands", {}) as lab:
                 result = lab.run_commands(check_commands(text, {}))
                 assert [step.exit_code for step in result.steps] == [0, 0, 0, 0], log
                 events = [line for line in result.steps[2].tail if " container die " in line]
-                assert len(events) == 1 and "name=job" in events[0]
+                # The die of `job`, and (if its second has passed) of the `--rm` container: the lab's own only.
+                assert any("name=job" in line for line in events), events
+                assert all(f"dockyard.submission={mine}," in line for line in events), events
                 assert lab.container("job") is None
         outsider.reload()  # still there: the lab's prune never saw it
-        assert outsider.status == "created"
+        assert outsider.status == "exited"
     finally:
         outsider.remove(force=True)
         client.close()
