@@ -102,6 +102,11 @@ def test_marking_keeps_the_first_time_of_a_stage_and_costs_no_query(submission, 
     assert "first_log" not in submission.timings
 
 
+def stages_of(submission: Submission) -> list[str]:
+    # A stored submission's stages in the order they happened: PostgreSQL's jsonb does not keep key order.
+    return [row["stage"] for row in submission.timeline()]
+
+
 def test_claiming_starts_the_attempts_timings_afresh_but_keeps_when_it_was_queued(submission):
     queued = submission.timings["queued"]
     Submission.objects.filter(pk=submission.pk).update(timings={"queued": queued, "first_log": 1.0})
@@ -110,18 +115,18 @@ def test_claiming_starts_the_attempts_timings_afresh_but_keeps_when_it_was_queue
     assert list(submission.timings) == ["queued", "claimed"]
     assert submission.timings["queued"] == queued
     submission.refresh_from_db()
-    assert list(submission.timings) == ["queued", "claimed"]
+    assert stages_of(submission) == ["queued", "claimed"]
 
 
 def test_the_lifecycle_stores_the_stages_with_its_own_updates(submission):
     assert submission.claim("host:1")
     submission.use_daemon("unix:///sandbox.sock")
     stored = Submission.objects.get(pk=submission.pk)
-    assert list(stored.timings) == ["queued", "claimed", "leased"]
+    assert stages_of(stored) == ["queued", "claimed", "leased"]
     submission.mark("build_started")
     assert submission.finish({"passed": True, "score": 100, "message": "ok"})
     stored = Submission.objects.get(pk=submission.pk)
-    assert list(stored.timings) == [
+    assert stages_of(stored) == [
         "queued",
         "claimed",
         "leased",
@@ -129,8 +134,6 @@ def test_the_lifecycle_stores_the_stages_with_its_own_updates(submission):
         "result_stored",
         "result_published",
     ]
-    stages = [row["stage"] for row in stored.timeline()]
-    assert stages == list(stored.timings)
     assert stored.timings["result_stored"] <= stored.timings["result_published"]
 
 
@@ -138,7 +141,7 @@ def test_a_submission_that_could_not_finish_stores_its_stages_too(submission):
     assert submission.claim("host:1")
     assert submission.fail("The sandbox stopped.", reason="daemon_unavailable")
     stored = Submission.objects.get(pk=submission.pk)
-    assert list(stored.timings) == ["queued", "claimed", "result_stored", "result_published"]
+    assert stages_of(stored) == ["queued", "claimed", "result_stored", "result_published"]
 
 
 def test_timings_of_an_attempt_that_was_taken_over_are_not_stored(submission):
