@@ -248,7 +248,7 @@ REFUSED = [
      "docker commands only"),
     ("docker attach web", "`docker attach` is not available in a lab: it waits for input that never comes here; use "
      "docker logs to see a container's output"),
-    ("docker -H tcp://10.0.0.1:2375 ps",
+    ("docker -H tcp://127.0.0.1:2375 ps",
      "options before the subcommand (such as -H) are not available: the lab always talks to its own sandbox"),
     ("docker frobnicate", "`docker frobnicate` is not one of the docker commands a lab can run"),
     ("docker", "`docker` alone does nothing: give a subcommand such as docker run"),

@@ -133,9 +133,9 @@ def test_emptying_the_registry_removes_every_repository(sandbox_root):
 
 
 def test_a_daemon_that_is_not_one_of_ours_has_no_registry(sandbox_root):
-    assert registry.daemon_root_of("tcp://10.0.0.5:2376") is None
+    assert registry.daemon_root_of("tcp://127.0.0.1:2376") is None
     assert registry.daemon_root_of("unix:///var/run/docker.sock") is None
-    assert registry.tags("tcp://10.0.0.5:2376", "team/greeter") is None
+    assert registry.tags("tcp://127.0.0.1:2376", "team/greeter") is None
     registry.empty("unix:///var/run/docker.sock")  # touches nothing outside SANDBOX_ROOT
 
 
